@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# servesim: one Makefile for the library, the tools, the tests and the demo.
+#
+#   make            build bin/gen-workload, bin/simulate, bin/summarize
+#   make demo       install missing Debian packages, build, run the default pipeline
+#   make check      install missing Debian packages, build, run every test
+#   make bench      time the pipeline at 1e5 and 1e6 requests (bench/pipeline.sh)
+#   make install    copy the tools to $(DESTDIR)$(PREFIX)/bin
+#
+# Variables: SAN=1 (ASan+UBSan), DEBUG=1 (KV recount after every engine step),
+# VALGRIND=1 (tests run the tools under valgrind), WERROR=1 (warnings are errors;
+# on by default when CI=true).
+
+PREFIX ?= /usr/local
+BUILD  ?= build
+CC     ?= cc
+CFLAGS ?= -O2 -g
+
+STD_FLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L
+WARN_FLAGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wformat=2 -Wundef -Wvla -Wcast-qual
+ifeq ($(CI),true)
+WERROR ?= 1
+endif
+ifeq ($(WERROR),1)
+WARN_FLAGS += -Werror
+endif
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+BUILD   := $(BUILD)-san
+endif
+ifeq ($(DEBUG),1)
+CPPFLAGS += -DSERVESIM_DEBUG
+BUILD    := $(BUILD)-debug
+endif
+
+ALL_CFLAGS   = $(STD_FLAGS) $(WARN_FLAGS) $(CFLAGS)
+ALL_CPPFLAGS = -Ilib -MMD -MP $(CPPFLAGS)
+LDLIBS       = -lcsv -lyaml -lgsl -lgslcblas -lxxhash -lm
+
+LIB_SRC  := $(sort $(wildcard lib/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/defaults_yaml.o
+LIB_A    := $(BUILD)/libservesim.a
+TOOLS    := $(notdir $(sort $(wildcard tools/*)))
+BINS     := $(TOOLS:%=bin/%)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps demo check unit bats bench install clean format
+all: $(BINS)
+
+# bin/ always holds the most recent build of the chosen flavour; the objects
+# of each flavour (plain, san, debug) live apart under build*/.
+bin/%: $(BUILD)/tools/%/main.o $(LIB_A)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# defaults.yaml is compiled in, so every tool works with no files beside it.
+$(BUILD)/gen/defaults_yaml.c: defaults.yaml scripts/embed.sh
+	@mkdir -p $(@D)
+	sh scripts/embed.sh servesim_defaults_yaml $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/defaults_yaml.o: $(BUILD)/gen/defaults_yaml.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	bin/gen-workload | bin/simulate --itl $(BUILD)/demo-itl.csv | bin/summarize --itl $(BUILD)/demo-itl.csv
+
+unit: $(UNIT_BIN)
+bats: all
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	sh bench/pipeline.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
+
+format:
+	clang-format -i $(LIB_SRC) $(wildcard lib/*/*.h) $(wildcard tools/*/*.c) $(wildcard tests/unit/*.[ch])
+
+clean:
+	rm -rf build build-san build-debug bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "core/csv.h"
+
+#include "core/error.h"
+
+#include <csv.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct csv_reader {
+    FILE *in;
+    char *name;
+    struct csv_parser parser;
+    char *line;
+    size_t line_size;
+    long line_number;
+    /* Fields of the record being assembled, then of the finished one. */
+    char **fields;
+    size_t count, capacity;
+    bool record_done;
+    bool oom;
+};
+
+static void
+on_field(void *data, size_t length, void *context)
+{
+    struct csv_reader *r = context;
+    if (r->count == r->capacity) {
+        size_t capacity = r->capacity ? 2 * r->capacity : 16;
+        char **grown = realloc(r->fields, capacity * sizeof *grown);
+        if (!grown) {
+            r->oom = true;
+            return;
+        }
+        for (size_t i = r->capacity; i < capacity; i++) grown[i] = NULL;
+        r->fields = grown;
+        r->capacity = capacity;
+    }
+    char *copy = realloc(r->fields[r->count], length + 1);
+    if (!copy) {
+        r->oom = true;
+        return;
+    }
+    memcpy(copy, data ? data : "", length);
+    copy[length] = '\0';
+    r->fields[r->count++] = copy;
+}
+
+static void
+on_record(int terminator, void *context)
+{
+    (void)terminator;
+    struct csv_reader *r = context;
+    r->record_done = true;
+}
+
+struct csv_reader *
+csv_reader_new(FILE *in, const char *name)
+{
+    struct csv_reader *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->in = in;
+    r->name = strdup(name);
+    if (!r->name || csv_init(&r->parser, CSV_STRICT | CSV_STRICT_FINI | CSV_EMPTY_IS_NULL) != 0) {
+        free(r->name);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+const char *
+csv_reader_name(const struct csv_reader *reader)
+{
+    return reader->name;
+}
+
+int
+csv_reader_next(struct csv_reader *r, struct csv_record *out)
+{
+    r->count = 0;
+    r->record_done = false;
+    long start = 0;
+    for (;;) {
+        ssize_t length = getline(&r->line, &r->line_size, r->in);
+        if (length < 0) {
+            if (ferror(r->in)) return error("%s: read error", r->name);
+            if (csv_fini(&r->parser, on_field, on_record, r) != 0)
+                return error("%s:%ld: unterminated quoted field", r->name, start);
+            if (r->count > 0 || r->record_done)
+                return error("%s:%ld: record not ended by a newline (truncated input?)", r->name,
+                             r->line_number);
+            return 0;
+        }
+        r->line_number++;
+        if (r->count == 0 && !r->record_done) start = r->line_number;
+        bool terminated = length > 0 && r->line[length - 1] == '\n';
+        if (csv_parse(&r->parser, r->line, (size_t)length, on_field, on_record, r) !=
+            (size_t)length)
+            return error("%s:%ld: malformed CSV: %s", r->name, r->line_number,
+                         csv_strerror(csv_error(&r->parser)));
+        if (r->oom) return internal_error("out of memory reading %s", r->name);
+        if (r->record_done) {
+            if (!terminated)
+                return error("%s:%ld: record not ended by a newline (truncated input?)", r->name,
+                             r->line_number);
+            out->count = r->count;
+            out->fields = r->fields;
+            out->line = start;
+            return 1;
+        }
+    }
+}
+
+void
+csv_reader_free(struct csv_reader *r)
+{
+    if (!r) return;
+    csv_free(&r->parser);
+    for (size_t i = 0; i < r->capacity; i++) free(r->fields[i]);
+    free(r->fields);
+    free(r->line);
+    free(r->name);
+    free(r);
+}
+
+int
+csv_columns_map(const struct csv_record *header, const char *file,
+                const struct csv_column *columns, size_t count, int *index)
+{
+    int found[64];
+    if (count > 64) return internal_error("too many CSV columns");
+    for (size_t c = 0; c < count; c++) found[c] = -1;
+    for (size_t f = 0; f < header->count; f++) {
+        size_t c = 0;
+        while (c < count && strcmp(header->fields[f], columns[c].name) != 0) c++;
+        if (c == count) {
+            char names[1024] = "";
+            for (size_t k = 0; k < count; k++) {
+                if (k) strncat(names, ",", sizeof names - strlen(names) - 1);
+                strncat(names, columns[k].name, sizeof names - strlen(names) - 1);
+            }
+            return error("%s:%ld: unknown column '%s' (known: %s)", file, header->line,
+                         header->fields[f], names);
+        }
+        if (found[c] >= 0)
+            return error("%s:%ld: column '%s' appears twice", file, header->line,
+                         header->fields[f]);
+        found[c] = (int)f;
+    }
+    for (size_t c = 0; c < count; c++)
+        if (columns[c].required && found[c] < 0)
+            return error("%s:%ld: missing required column '%s'", file, header->line,
+                         columns[c].name);
+    memcpy(index, found, count * sizeof *index);
+    return 0;
+}
+
+void
+csv_write_field(FILE *out, const char *text)
+{
+    if (strpbrk(text, ",\"\r\n") || (*text && (text[0] == ' ' || text[strlen(text) - 1] == ' ')))
+        csv_fwrite(out, text, strlen(text));
+    else
+        fputs(text, out);
+}
