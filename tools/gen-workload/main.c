@@ -1,3 +1,297 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* placeholder until the engine lands */
-int main(void) { return 0; }
+/*
+ * gen-workload: writes a synthetic request stream (docs/formats.md) to
+ * stdout, one request at a time. Settings come from the embedded
+ * defaults.yaml, then each --config file, then the other flags.
+ */
+#include "config/config.h"
+#include "core/error.h"
+#include "core/parse.h"
+#include "workload/generator.h"
+#include "workload/request_csv.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VERSION "0.1.0"
+#define MAX_COUNT ((int64_t)1 << 40)
+
+enum option_id {
+    OPT_RATE = 256,
+    OPT_ARRIVAL,
+    OPT_CV,
+    OPT_SEED,
+    OPT_CONFIG,
+    OPT_HELP,
+    OPT_VERSION,
+    OPT_PROMPT_TOKENS,
+    OPT_PROMPT_STDEV,
+    OPT_PROMPT_MIN,
+    OPT_PROMPT_MAX,
+    OPT_OUTPUT_TOKENS,
+    OPT_OUTPUT_STDEV,
+    OPT_OUTPUT_MIN,
+    OPT_OUTPUT_MAX,
+    OPT_PREFIX_TOKENS,
+    OPT_SLO_CLASS,
+    OPT_TENANT,
+    OPT_NUM_REQUESTS = 'n',
+};
+
+static const struct option options[] = {
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"num-requests", required_argument, NULL, OPT_NUM_REQUESTS},
+    {"arrival", required_argument, NULL, OPT_ARRIVAL},
+    {"cv", required_argument, NULL, OPT_CV},
+    {"prompt-tokens", required_argument, NULL, OPT_PROMPT_TOKENS},
+    {"prompt-stdev", required_argument, NULL, OPT_PROMPT_STDEV},
+    {"prompt-min", required_argument, NULL, OPT_PROMPT_MIN},
+    {"prompt-max", required_argument, NULL, OPT_PROMPT_MAX},
+    {"output-tokens", required_argument, NULL, OPT_OUTPUT_TOKENS},
+    {"output-stdev", required_argument, NULL, OPT_OUTPUT_STDEV},
+    {"output-min", required_argument, NULL, OPT_OUTPUT_MIN},
+    {"output-max", required_argument, NULL, OPT_OUTPUT_MAX},
+    {"prefix-tokens", required_argument, NULL, OPT_PREFIX_TOKENS},
+    {"slo-class", required_argument, NULL, OPT_SLO_CLASS},
+    {"tenant", required_argument, NULL, OPT_TENANT},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static void
+usage(const struct workload_config *w)
+{
+    char rate[32], cv[32], pm[32], ps[32], om[32], os[32];
+    format_double(rate, sizeof rate, w->rate_per_s);
+    format_double(cv, sizeof cv, w->cv);
+    format_double(pm, sizeof pm, w->prompt.mean);
+    format_double(ps, sizeof ps, w->prompt.stdev);
+    format_double(om, sizeof om, w->output.mean);
+    format_double(os, sizeof os, w->output.stdev);
+    printf(
+        "Usage: gen-workload [OPTIONS]\n"
+        "Write a synthetic request stream (CSV, docs/formats.md) to stdout, one request\n"
+        "at a time. Settings: the built-in defaults.yaml, then each --config file, then\n"
+        "the flags below (the current value of each is shown in brackets).\n"
+        "\n"
+        "  --rate R               mean arrival rate, requests/s, > 0 [%s]\n"
+        "  -n, --num-requests N   number of requests, >= 0 [%" PRId64 "]\n"
+        "  --arrival PROCESS      poisson | constant | gamma [%s]\n"
+        "  --cv X                 gamma only: coefficient of variation of the gaps, > 0 [%s]\n"
+        "  --prompt-tokens MEAN   prompt length, gaussian: mean [%s]\n"
+        "  --prompt-stdev S       standard deviation [%s]\n"
+        "  --prompt-min A         clamped to [A, B], A >= 1 [%" PRId64 "]\n"
+        "  --prompt-max B         [%" PRId64 "]\n"
+        "  --output-tokens MEAN   output length, likewise: mean [%s]\n"
+        "  --output-stdev S       [%s]\n"
+        "  --output-min A         [%" PRId64 "]\n"
+        "  --output-max B         [%" PRId64 "]\n"
+        "  --prefix-tokens K      shared system prompt: prefix 'system:K', input_tokens =\n"
+        "                         K + the sampled prompt length; 0 = none [%" PRId64 "]\n"
+        "  --slo-class NAME       [%s]\n"
+        "  --tenant NAME          [%s]\n"
+        "  --seed S               run seed; same seed and flags = same bytes [%" PRIu64 "]\n"
+        "  --config FILE          YAML overrides (repeatable, applied in order)\n"
+        "  --help, --version\n"
+        "\n"
+        "Arrivals: a renewal process starting at t = 0; request i (ids 0..N-1) arrives\n"
+        "after i+1 gaps, so the first arrives at the first gap (constant: at 1/rate).\n"
+        "arrival_us is the running sum of the gaps rounded to microseconds. Gaps are\n"
+        "exponential (poisson), exactly 1/rate (constant) or gamma with shape 1/cv^2\n"
+        "and mean 1/rate. Lengths are rounded to the nearest integer.\n"
+        "\n"
+        "Examples:\n"
+        "  gen-workload --rate 20 -n 5 --seed 7\n"
+        "  gen-workload --rate 5 -n 1000 --arrival gamma --cv 3 --prefix-tokens 200 | tail -n 3\n"
+        "\n"
+        "Exit status: 0 ok, 2 bad flag or configuration, 3 write or internal error.\n",
+        rate, w->num_requests, arrival_process_name(w->arrival), cv, pm, ps, w->prompt.min,
+        w->prompt.max, om, os, w->output.min, w->output.max, w->prefix_tokens, w->slo_class,
+        w->tenant, w->seed);
+}
+
+static const char *
+option_name(int id)
+{
+    for (const struct option *o = options; o->name; o++)
+        if (o->val == id) return o->name;
+    return "?";
+}
+
+static double
+flag_double(int id, const char *arg, double min, double max, bool positive)
+{
+    double v = 0;
+    const char *why = parse_double(arg, min, max, &v);
+    if (!why && positive && v <= 0) why = "must be > 0";
+    if (why) die("--%s: %s: '%s'", option_name(id), why, arg);
+    return v;
+}
+
+static int64_t
+flag_i64(int id, const char *arg, int64_t min, int64_t max)
+{
+    int64_t v = 0;
+    const char *why = parse_i64(arg, min, max, &v);
+    if (why)
+        die("--%s: %s: '%s' (need an integer in [%" PRId64 ", %" PRId64 "])", option_name(id), why,
+            arg, min, max);
+    return v;
+}
+
+static void
+flag_text(int id, const char *arg, char *out, size_t size)
+{
+    if (strlen(arg) >= size)
+        die("--%s: too long (at most %zu bytes): '%s'", option_name(id), size - 1, arg);
+    strcpy(out, arg);
+}
+
+/* Writes one flag's value over the configuration; dies on a bad value. */
+static void
+apply_flag(struct workload_config *w, int id, const char *arg)
+{
+    switch (id) {
+    case OPT_RATE:
+        w->rate_per_s = flag_double(id, arg, 0, 1e9, true);
+        break;
+    case OPT_NUM_REQUESTS:
+        w->num_requests = flag_i64(id, arg, 0, MAX_COUNT);
+        break;
+    case OPT_CV:
+        w->cv = flag_double(id, arg, 0, 1e3, true);
+        break;
+    case OPT_SEED:
+        w->seed = (uint64_t)flag_i64(id, arg, 0, INT64_MAX);
+        break;
+    case OPT_PROMPT_TOKENS:
+        w->prompt.mean = flag_double(id, arg, 0, MAX_COUNT, false);
+        break;
+    case OPT_PROMPT_STDEV:
+        w->prompt.stdev = flag_double(id, arg, 0, MAX_COUNT, false);
+        break;
+    case OPT_PROMPT_MIN:
+        w->prompt.min = flag_i64(id, arg, 1, MAX_COUNT);
+        break;
+    case OPT_PROMPT_MAX:
+        w->prompt.max = flag_i64(id, arg, 1, MAX_COUNT);
+        break;
+    case OPT_OUTPUT_TOKENS:
+        w->output.mean = flag_double(id, arg, 0, MAX_COUNT, false);
+        break;
+    case OPT_OUTPUT_STDEV:
+        w->output.stdev = flag_double(id, arg, 0, MAX_COUNT, false);
+        break;
+    case OPT_OUTPUT_MIN:
+        w->output.min = flag_i64(id, arg, 1, MAX_COUNT);
+        break;
+    case OPT_OUTPUT_MAX:
+        w->output.max = flag_i64(id, arg, 1, MAX_COUNT);
+        break;
+    case OPT_PREFIX_TOKENS:
+        w->prefix_tokens = flag_i64(id, arg, 0, MAX_COUNT);
+        break;
+    case OPT_SLO_CLASS:
+        flag_text(id, arg, w->slo_class, sizeof w->slo_class);
+        break;
+    case OPT_TENANT:
+        flag_text(id, arg, w->tenant, sizeof w->tenant);
+        break;
+    case OPT_ARRIVAL:
+        if (arrival_process_parse(arg, &w->arrival) != 0)
+            die("--arrival: unknown process '%s' (known: poisson, constant, gamma)", arg);
+        break;
+    }
+}
+
+/* Flushes and closes stdout; a failed write (a full disk) is an error. */
+static int
+close_stdout(void)
+{
+    bool failed = ferror(stdout) != 0;
+    if (fflush(stdout) != 0) failed = true;
+    int saved = errno;
+    if (fclose(stdout) != 0) failed = true, saved = errno;
+    return failed ? internal_error("cannot write standard output: %s", strerror(saved)) : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    set_program_name(argv[0]);
+    /* flags are kept in order and applied after every --config file */
+    struct pending {
+        int id;
+        const char *arg;
+    } *flags = malloc((size_t)argc * sizeof *flags);
+    const char **files = malloc((size_t)argc * sizeof *files);
+    if (!flags || !files) return exit_status_of(internal_error("out of memory"));
+    size_t num_flags = 0, num_files = 0;
+    bool help = false, version = false, cv_given = false;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":n:", options, NULL)) != -1) {
+        if (c == OPT_HELP)
+            help = true;
+        else if (c == OPT_VERSION)
+            version = true;
+        else if (c == OPT_CONFIG)
+            files[num_files++] = optarg;
+        else if (c == ':')
+            die("%s: missing value (see --help)", argv[optind - 1]);
+        else if (c == '?') {
+            if (optopt) die("unknown option '-%c' (see --help)", optopt);
+            die("unknown option '%s' (see --help)", argv[optind - 1]);
+        } else {
+            cv_given |= c == OPT_CV;
+            flags[num_flags++] = (struct pending){c, optarg};
+        }
+    }
+    if (optind < argc) die("unexpected argument '%s' (see --help)", argv[optind]);
+    if (version) {
+        free(flags);
+        free(files);
+        puts("gen-workload (servesim) " VERSION);
+        return exit_status_of(close_stdout());
+    }
+
+    struct config config;
+    int rc = config_load(&config, files, num_files);
+    free(files);
+    if (rc) {
+        free(flags);
+        return exit_status_of(rc);
+    }
+    struct workload_config workload = config.workload;
+    config_free(&config);
+    for (size_t i = 0; i < num_flags; i++)
+        apply_flag(&workload, flags[i].id, flags[i].arg);
+    free(flags);
+    if (help) {
+        usage(&workload);
+        return exit_status_of(close_stdout());
+    }
+    if (cv_given && workload.arrival != ARRIVAL_GAMMA)
+        warn("--cv applies to --arrival gamma only; ignored for '%s'",
+             arrival_process_name(workload.arrival));
+
+    struct generator *generator;
+    if ((rc = generator_new(&workload, &generator))) return exit_status_of(rc);
+    request_csv_write_header(stdout);
+    struct request request;
+    while (!ferror(stdout) && (rc = generator_next(generator, &request)) > 0) {
+        request_csv_write(stdout, &request);
+        request_clear(&request);
+    }
+    generator_free(generator);
+    int closed = close_stdout();
+    return exit_status_of(rc < 0 ? rc : closed);
+}

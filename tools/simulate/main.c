@@ -1,3 +1,225 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* placeholder until the engine lands */
-int main(void) { return 0; }
+/* simulate: replay a request stream through a vLLM-style engine. */
+#include "config/config.h"
+#include "core/error.h"
+#include "core/outfile.h"
+#include "core/parse.h"
+#include "jobs/simulate_job.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: simulate [OPTIONS] [REQUESTS.csv|-]\n"
+    "Replays a request stream (docs/formats.md) through one vLLM-style engine and\n"
+    "writes one result line per request, in completion order, to standard output.\n"
+    "\n"
+    "Engine (defaults from defaults.yaml):\n"
+    "  --model ID                      Hugging Face id (meta-llama/llama-3.1-8b-instruct)\n"
+    "  --gpu NAME                      H100, H200, A100-80, L40S (H100)\n"
+    "  --tp N                          tensor parallelism (1)\n"
+    "  --vllm-version V                coefficient set to use (newest)\n"
+    "  --max-num-seqs N                running requests at most (256)\n"
+    "  --max-num-batched-tokens N      token budget of a step (2048)\n"
+    "  --long-prefill-token-threshold N  largest prefill chunk, 0 = off (0)\n"
+    "  --max-model-len N               0 = the model's context length (0)\n"
+    "  --block-size N                  tokens per KV block (16)\n"
+    "  --num-gpu-blocks N              KV pool; 0 = derived from GPU memory (0)\n"
+    "  --gpu-memory-utilization F      share of GPU memory for weights and KV (0.9)\n"
+    "  --no-prefix-caching             disable prefix caching (on by default)\n"
+    "  --alpha A0,A1,A2                queueing delay us: A0 + A1*input; A2 per output token\n"
+    "  --beta B0,B1,B2                 step us: B0 + B1*prefill tokens + B2*decode tokens\n"
+    "  --config FILE                   YAML overriding defaults.yaml (repeatable)\n"
+    "Run:\n"
+    "  --steps FILE                    write the step trace (CSV) to FILE\n"
+    "  --itl FILE                      write the exact inter-token gap histogram to FILE\n"
+    "  --horizon-us T                  stop the clock at T; requests in flight are unfinished\n"
+    "  --single-steps                  never leap over identical decode steps (reference path)\n"
+    "  --print-config                  print the resolved engine configuration and exit\n"
+    "  --stats                         print engine statistics to standard error\n"
+    "  -h, --help                      this help\n"
+    "  --version                       print the version\n"
+    "\n"
+    "Example:\n"
+    "  gen-workload --rate 20 -n 2000 | simulate --max-num-seqs 128 | summarize\n"
+    "\n"
+    "Exit status: 0 ok, 1 bad input data, 2 usage or configuration error, 3 internal error.\n";
+
+enum option_id {
+    OPT_MODEL = 256, OPT_GPU, OPT_TP, OPT_VLLM, OPT_MAX_SEQS, OPT_MAX_TOKENS, OPT_LONG_PREFILL,
+    OPT_MAX_LEN, OPT_BLOCK_SIZE, OPT_GPU_BLOCKS, OPT_UTILIZATION, OPT_NO_CACHING, OPT_ALPHA,
+    OPT_BETA, OPT_CONFIG, OPT_STEPS, OPT_ITL, OPT_HORIZON, OPT_SINGLE, OPT_PRINT, OPT_STATS,
+    OPT_VERSION,
+};
+
+static const struct option options[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"gpu", required_argument, NULL, OPT_GPU},
+    {"tp", required_argument, NULL, OPT_TP},
+    {"vllm-version", required_argument, NULL, OPT_VLLM},
+    {"max-num-seqs", required_argument, NULL, OPT_MAX_SEQS},
+    {"max-num-batched-tokens", required_argument, NULL, OPT_MAX_TOKENS},
+    {"long-prefill-token-threshold", required_argument, NULL, OPT_LONG_PREFILL},
+    {"max-model-len", required_argument, NULL, OPT_MAX_LEN},
+    {"block-size", required_argument, NULL, OPT_BLOCK_SIZE},
+    {"num-gpu-blocks", required_argument, NULL, OPT_GPU_BLOCKS},
+    {"gpu-memory-utilization", required_argument, NULL, OPT_UTILIZATION},
+    {"no-prefix-caching", no_argument, NULL, OPT_NO_CACHING},
+    {"alpha", required_argument, NULL, OPT_ALPHA},
+    {"beta", required_argument, NULL, OPT_BETA},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"steps", required_argument, NULL, OPT_STEPS},
+    {"itl", required_argument, NULL, OPT_ITL},
+    {"horizon-us", required_argument, NULL, OPT_HORIZON},
+    {"single-steps", no_argument, NULL, OPT_SINGLE},
+    {"print-config", no_argument, NULL, OPT_PRINT},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+#define MAX_CONFIGS 16
+#define MAX_COUNT ((int64_t)1 << 40)
+
+static const char *
+option_name(int id)
+{
+    for (const struct option *o = options; o->name; o++)
+        if (o->val == id) return o->name;
+    return "?";
+}
+
+static int64_t
+integer(int id, const char *text, int64_t min, int64_t max)
+{
+    int64_t v;
+    const char *why = parse_i64(text, min, max, &v);
+    if (why) die("--%s: %s: '%s'", option_name(id), why, text);
+    return v;
+}
+
+static void
+copy_text(int id, char *dst, size_t size, const char *text)
+{
+    if (strlen(text) >= size) die("--%s: too long: '%s'", option_name(id), text);
+    strcpy(dst, text);
+}
+
+static void
+print_config(const struct config *cfg, const struct engine_params *p)
+{
+    const struct engine_config *e = &cfg->engine;
+    printf("model: %s\ngpu: %s\ntp: %" PRId64 "\nlatency_model: %s\n", e->model, e->gpu, e->tp,
+           e->latency_model);
+    printf("max_num_seqs: %" PRId64 "\nmax_num_batched_tokens: %" PRId64
+           "\nlong_prefill_token_threshold: %" PRId64 "\nmax_model_len: %" PRId64
+           "\nblock_size: %" PRId64 "\nnum_gpu_blocks: %" PRId64 "%s\n"
+           "enable_prefix_caching: %s\n",
+           p->max_num_seqs, p->max_num_batched_tokens, p->long_prefill_token_threshold,
+           p->max_model_len, p->block_size, p->num_gpu_blocks,
+           e->num_gpu_blocks ? "" : "   # derived from GPU memory",
+           p->enable_prefix_caching ? "true" : "false");
+    printf("alpha: [%.17g, %.17g, %.17g]\nbeta: [%.17g, %.17g, %.17g]\n", p->latency.alpha[0],
+           p->latency.alpha[1], p->latency.alpha[2], p->latency.beta[0], p->latency.beta[1],
+           p->latency.beta[2]);
+    const struct coefficient_set *s =
+        catalog_coefficients(&cfg->catalog, e->model, e->gpu, e->tp, e->vllm_version);
+    if (e->have_alpha || e->have_beta) printf("coefficients_source: command line\n");
+    else if (s) printf("coefficients_source: %s (vLLM %s)\n", s->source, s->vllm_version);
+}
+
+int
+main(int argc, char **argv)
+{
+    set_program_name(argv[0]);
+    const char *configs[MAX_CONFIGS];
+    size_t num_configs = 0;
+    /* first pass: configuration files, so flags override them whatever the order */
+    for (int i = 1; i < argc; i++) {
+        const char *value = NULL;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) value = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0) value = argv[i] + 9;
+        else if (strcmp(argv[i], "--") == 0) break;
+        if (!value) continue;
+        if (num_configs == MAX_CONFIGS) die("--config: at most %d files", MAX_CONFIGS);
+        configs[num_configs++] = value;
+    }
+    struct config cfg;
+    int rc = config_load(&cfg, configs, num_configs);
+    if (rc) return exit_status_of(rc);
+
+    struct engine_config *e = &cfg.engine;
+    struct simulate_job job = {.in = stdin, .in_name = "<stdin>", .out = stdout};
+    bool print = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        const char *why;
+        switch (c) {
+        case OPT_MODEL: copy_text(c, e->model, sizeof e->model, optarg); break;
+        case OPT_GPU: copy_text(c, e->gpu, sizeof e->gpu, optarg); break;
+        case OPT_TP: e->tp = integer(c, optarg, 1, 1024); break;
+        case OPT_VLLM: copy_text(c, e->vllm_version, sizeof e->vllm_version, optarg); break;
+        case OPT_MAX_SEQS: e->max_num_seqs = integer(c, optarg, 1, 1 << 24); break;
+        case OPT_MAX_TOKENS: e->max_num_batched_tokens = integer(c, optarg, 1, MAX_COUNT); break;
+        case OPT_LONG_PREFILL:
+            e->long_prefill_token_threshold = integer(c, optarg, 0, MAX_COUNT);
+            break;
+        case OPT_MAX_LEN: e->max_model_len = integer(c, optarg, 0, MAX_COUNT); break;
+        case OPT_BLOCK_SIZE: e->block_size = integer(c, optarg, 1, 1 << 20); break;
+        case OPT_GPU_BLOCKS: e->num_gpu_blocks = integer(c, optarg, 0, (int64_t)1 << 31); break;
+        case OPT_UTILIZATION:
+            if ((why = parse_double(optarg, 1e-3, 1.0, &e->gpu_memory_utilization)))
+                die("--%s: %s: '%s' (want 0.001..1)", option_name(c), why, optarg);
+            break;
+        case OPT_NO_CACHING: e->enable_prefix_caching = false; break;
+        case OPT_ALPHA:
+        case OPT_BETA:
+            if ((why = parse_double_list(optarg, -1e9, 1e9, c == OPT_ALPHA ? e->alpha : e->beta,
+                                         3)))
+                die("--%s: %s: '%s' (want three numbers: X0,X1,X2)", option_name(c), why,
+                    optarg);
+            *(c == OPT_ALPHA ? &e->have_alpha : &e->have_beta) = true;
+            break;
+        case OPT_CONFIG: break; /* loaded above */
+        case OPT_STEPS: job.steps_path = optarg; break;
+        case OPT_ITL: job.itl_path = optarg; break;
+        case OPT_HORIZON: job.options.horizon_us = integer(c, optarg, 1, INT64_MAX / 4); break;
+        case OPT_SINGLE: job.options.single_steps = true; break;
+        case OPT_PRINT: print = true; break;
+        case OPT_STATS: job.print_stats = true; break;
+        case 'h': fputs(usage, stdout); return close_stdout() ? EXIT_INTERNAL : EXIT_OK;
+        case OPT_VERSION:
+            puts("simulate (servesim) 0.1.0");
+            return close_stdout() ? EXIT_INTERNAL : EXIT_OK;
+        default: fputs("Try 'simulate --help'.\n", stderr); return EXIT_USAGE;
+        }
+    }
+    if (argc - optind > 1) die("at most one input file (try 'simulate --help')");
+
+    struct engine_params params;
+    if ((rc = config_resolve_engine(&cfg, &params))) {
+        config_free(&cfg);
+        return exit_status_of(rc);
+    }
+    if (print) {
+        print_config(&cfg, &params);
+        config_free(&cfg);
+        return close_stdout() ? EXIT_INTERNAL : EXIT_OK;
+    }
+    job.params = &params;
+    if (optind < argc && strcmp(argv[optind], "-") != 0) {
+        job.in_name = argv[optind];
+        if (!(job.in = fopen(job.in_name, "r")))
+            die("cannot open '%s': %s", job.in_name, strerror(errno));
+    }
+    rc = simulate_job_run(&job);
+    if (job.in != stdin) fclose(job.in);
+    config_free(&cfg);
+    int closed = close_stdout();
+    return exit_status_of(rc ? rc : closed);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * simulation: the global clock. Reads requests from a source only as the
+ * clock reaches their arrival, sends each to an engine after its queueing
+ * delay, runs the engines' steps, and hands results to the sink; memory
+ * is O(requests in flight). One instance today; the cluster layer grows
+ * here.
+ *
+ * Event order at equal times (core/heap.h): step ends, then queue
+ * entries, in insertion order; arrivals are read before any event at a
+ * later time; an idle engine with work starts its next step only once
+ * every event at the current time is done.
+ */
+#ifndef SERVESIM_CLUSTER_SIMULATION_H
+#define SERVESIM_CLUSTER_SIMULATION_H
+
+#include "engine/instance.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct request_source {
+    void *context;
+    /* 1: *out holds the next request (the callee's to fill, the caller's
+     * to free); 0: no more; < 0: error (reported). */
+    int (*next)(void *context, struct request *out);
+};
+
+/* Receives the exact token-gap histogram once the run ends. */
+struct gap_sink {
+    void *context;
+    int (*gap)(void *context, const char *slo_class, const char *tenant, int instance,
+               int64_t gap_us, int64_t count);
+};
+
+struct simulation_options {
+    int64_t horizon_us; /* stop the clock here (0 = run until every request is done) */
+    bool single_steps;  /* never leap: the reference path */
+};
+
+struct simulation_stats {
+    int64_t requests, steps, leaps, leapt_steps, preemptions, end_us;
+};
+
+/* 0 or ERR_* (reported). gaps may be NULL. */
+int simulation_run(const struct engine_params *params, const struct simulation_options *options,
+                   const struct request_source *source, const struct engine_sink *sink,
+                   const struct gap_sink *gaps, struct simulation_stats *stats);
+
+#endif

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config/config.h"
+
+#include "core/error.h"
+#include "core/yaml.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+extern const char servesim_defaults_yaml[];
+extern const unsigned long servesim_defaults_yaml_len;
+
+#define MAX_COUNT ((int64_t)1 << 40)
+
+static int
+get_text(const struct yaml_doc *doc, const struct yaml_node *map, const char *key, char *out,
+         size_t size)
+{
+    const char *text = NULL;
+    int rc = yaml_get_string(doc, map, key, &text);
+    if (rc || !text) return rc;
+    if (strlen(text) >= size)
+        return config_error("%s:%ld: '%s' is too long", doc->name, yaml_get(map, key)->line, key);
+    strcpy(out, text);
+    return 0;
+}
+
+static int
+load_length(const struct yaml_doc *doc, const struct yaml_node *map, const char *key,
+            struct length_dist *d)
+{
+    static const char *const keys[] = {"mean", "stdev", "min", "max", NULL};
+    const struct yaml_node *n = yaml_get(map, key);
+    if (!n) return 0;
+    if (yaml_expect(doc, n, YAML_MAP, key) || yaml_check_keys(doc, n, keys)) return ERR_CONFIG;
+    return yaml_get_double(doc, n, "mean", 1, (double)MAX_COUNT, &d->mean) ||
+                   yaml_get_double(doc, n, "stdev", 0, (double)MAX_COUNT, &d->stdev) ||
+                   yaml_get_i64(doc, n, "min", 1, MAX_COUNT, &d->min) ||
+                   yaml_get_i64(doc, n, "max", 1, MAX_COUNT, &d->max)
+               ? ERR_CONFIG
+               : 0;
+}
+
+static int
+load_workload(const struct yaml_doc *doc, const struct yaml_node *n, struct workload_config *w)
+{
+    static const char *const keys[] = {"rate_per_s", "num_requests", "arrival", "cv",
+                                       "seed", "prompt_tokens", "output_tokens",
+                                       "prefix_tokens", "slo_class", "tenant", NULL};
+    if (yaml_expect(doc, n, YAML_MAP, "workload") || yaml_check_keys(doc, n, keys))
+        return ERR_CONFIG;
+    const char *arrival = NULL;
+    int64_t seed = (int64_t)w->seed;
+    if (yaml_get_double(doc, n, "rate_per_s", 1e-9, 1e9, &w->rate_per_s) ||
+        yaml_get_i64(doc, n, "num_requests", 0, MAX_COUNT, &w->num_requests) ||
+        yaml_get_string(doc, n, "arrival", &arrival) ||
+        yaml_get_double(doc, n, "cv", 1e-6, 1e3, &w->cv) ||
+        yaml_get_i64(doc, n, "seed", 0, INT64_MAX, &seed) ||
+        load_length(doc, n, "prompt_tokens", &w->prompt) ||
+        load_length(doc, n, "output_tokens", &w->output) ||
+        yaml_get_i64(doc, n, "prefix_tokens", 0, MAX_COUNT, &w->prefix_tokens) ||
+        get_text(doc, n, "slo_class", w->slo_class, sizeof w->slo_class) ||
+        get_text(doc, n, "tenant", w->tenant, sizeof w->tenant))
+        return ERR_CONFIG;
+    w->seed = (uint64_t)seed;
+    if (arrival && arrival_process_parse(arrival, &w->arrival) != 0)
+        return config_error("%s:%ld: 'arrival': unknown process '%s' (known: poisson, constant, "
+                            "gamma)",
+                            doc->name, yaml_get(n, "arrival")->line, arrival);
+    return 0;
+}
+
+static int
+load_engine(const struct yaml_doc *doc, const struct yaml_node *n, struct engine_config *e)
+{
+    static const char *const keys[] = {
+        "model", "gpu", "tp", "vllm_version", "latency_model", "max_num_seqs",
+        "max_num_batched_tokens", "long_prefill_token_threshold", "max_model_len", "block_size",
+        "num_gpu_blocks", "gpu_memory_utilization", "activation_reserve_gib",
+        "enable_prefix_caching", NULL};
+    if (yaml_expect(doc, n, YAML_MAP, "engine") || yaml_check_keys(doc, n, keys))
+        return ERR_CONFIG;
+    return get_text(doc, n, "model", e->model, sizeof e->model) ||
+                   get_text(doc, n, "gpu", e->gpu, sizeof e->gpu) ||
+                   yaml_get_i64(doc, n, "tp", 1, 1024, &e->tp) ||
+                   get_text(doc, n, "vllm_version", e->vllm_version, sizeof e->vllm_version) ||
+                   get_text(doc, n, "latency_model", e->latency_model, sizeof e->latency_model) ||
+                   yaml_get_i64(doc, n, "max_num_seqs", 1, MAX_COUNT, &e->max_num_seqs) ||
+                   yaml_get_i64(doc, n, "max_num_batched_tokens", 1, MAX_COUNT,
+                                &e->max_num_batched_tokens) ||
+                   yaml_get_i64(doc, n, "long_prefill_token_threshold", 0, MAX_COUNT,
+                                &e->long_prefill_token_threshold) ||
+                   yaml_get_i64(doc, n, "max_model_len", 0, MAX_COUNT, &e->max_model_len) ||
+                   yaml_get_i64(doc, n, "block_size", 1, 1 << 20, &e->block_size) ||
+                   yaml_get_i64(doc, n, "num_gpu_blocks", 0, (int64_t)1 << 31,
+                                &e->num_gpu_blocks) ||
+                   yaml_get_double(doc, n, "gpu_memory_utilization", 1e-3, 1.0,
+                                   &e->gpu_memory_utilization) ||
+                   yaml_get_double(doc, n, "activation_reserve_gib", 0, 1e6,
+                                   &e->activation_reserve_gib) ||
+                   yaml_get_bool(doc, n, "enable_prefix_caching", &e->enable_prefix_caching)
+               ? ERR_CONFIG
+               : 0;
+}
+
+/* Grows *array by one zeroed element; returns it or NULL. */
+static void *
+append(void **array, size_t *count, size_t size)
+{
+    char *grown = realloc(*array, (*count + 1) * size);
+    if (!grown) return NULL;
+    memset(grown + *count * size, 0, size);
+    *array = grown;
+    return grown + (*count)++ * size;
+}
+
+static char *
+lower_dup(const char *s)
+{
+    char *d = strdup(s);
+    for (char *p = d; p && *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    return d;
+}
+
+static int
+load_gpus(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog *c)
+{
+    static const char *const keys[] = {"memory_gib", "bf16_tflops", "fp8_tflops",
+                                       "bandwidth_tbs", NULL};
+    if (yaml_expect(doc, n, YAML_MAP, "gpus")) return ERR_CONFIG;
+    for (size_t i = 0; i < n->count; i++) {
+        const struct yaml_node *g = n->items[i];
+        if (yaml_expect(doc, g, YAML_MAP, n->keys[i]) || yaml_check_keys(doc, g, keys))
+            return ERR_CONFIG;
+        struct gpu_spec *s = append((void **)&c->gpus, &c->num_gpus, sizeof *s);
+        if (!s || !(s->name = strdup(n->keys[i]))) return internal_error("out of memory");
+        if (yaml_get_double(doc, g, "memory_gib", 1e-3, 1e6, &s->memory_gib) ||
+            yaml_get_double(doc, g, "bf16_tflops", 0, 1e9, &s->bf16_tflops) ||
+            yaml_get_double(doc, g, "fp8_tflops", 0, 1e9, &s->fp8_tflops) ||
+            yaml_get_double(doc, g, "bandwidth_tbs", 0, 1e6, &s->bandwidth_tbs))
+            return ERR_CONFIG;
+        if (!yaml_get(g, "memory_gib"))
+            return config_error("%s:%ld: GPU '%s' needs memory_gib", doc->name, g->line, s->name);
+    }
+    return 0;
+}
+
+static int
+load_models(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog *c)
+{
+    static const char *const keys[] = {"layers", "hidden", "heads", "kv_heads", "head_dim",
+                                       "intermediate", "vocab", "experts", "experts_per_token",
+                                       "max_model_len", "tied_embeddings", "weight_bytes", NULL};
+    static const char *const required[] = {"layers", "hidden", "heads", "kv_heads",
+                                           "intermediate", "vocab", "max_model_len", NULL};
+    if (yaml_expect(doc, n, YAML_MAP, "models")) return ERR_CONFIG;
+    for (size_t i = 0; i < n->count; i++) {
+        const struct yaml_node *g = n->items[i];
+        if (yaml_expect(doc, g, YAML_MAP, n->keys[i]) || yaml_check_keys(doc, g, keys))
+            return ERR_CONFIG;
+        for (const char *const *r = required; *r; r++)
+            if (!yaml_get(g, *r))
+                return config_error("%s:%ld: model '%s' needs '%s'", doc->name, g->line,
+                                    n->keys[i], *r);
+        struct model_arch *m = append((void **)&c->models, &c->num_models, sizeof *m);
+        if (!m || !(m->id = lower_dup(n->keys[i]))) return internal_error("out of memory");
+        m->weight_bytes = 2;
+        if (yaml_get_i64(doc, g, "layers", 1, 100000, &m->layers) ||
+            yaml_get_i64(doc, g, "hidden", 1, MAX_COUNT, &m->hidden) ||
+            yaml_get_i64(doc, g, "heads", 1, 100000, &m->heads) ||
+            yaml_get_i64(doc, g, "kv_heads", 1, 100000, &m->kv_heads) ||
+            yaml_get_i64(doc, g, "head_dim", 1, 100000, &m->head_dim) ||
+            yaml_get_i64(doc, g, "intermediate", 1, MAX_COUNT, &m->intermediate) ||
+            yaml_get_i64(doc, g, "vocab", 1, MAX_COUNT, &m->vocab) ||
+            yaml_get_i64(doc, g, "experts", 0, 100000, &m->experts) ||
+            yaml_get_i64(doc, g, "experts_per_token", 0, 100000, &m->experts_per_token) ||
+            yaml_get_i64(doc, g, "max_model_len", 1, MAX_COUNT, &m->max_model_len) ||
+            yaml_get_bool(doc, g, "tied_embeddings", &m->tied_embeddings) ||
+            yaml_get_i64(doc, g, "weight_bytes", 1, 8, &m->weight_bytes))
+            return ERR_CONFIG;
+        if (!m->head_dim) m->head_dim = m->hidden / m->heads;
+    }
+    return 0;
+}
+
+static int
+load_coefficients(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog *c)
+{
+    static const char *const keys[] = {"model", "gpu", "tp", "vllm", "alpha", "beta", "source",
+                                       NULL};
+    if (yaml_expect(doc, n, YAML_SEQ, "coefficients")) return ERR_CONFIG;
+    for (size_t i = 0; i < n->count; i++) {
+        const struct yaml_node *g = n->items[i];
+        if (yaml_expect(doc, g, YAML_MAP, "coefficients entry") || yaml_check_keys(doc, g, keys))
+            return ERR_CONFIG;
+        const char *model = NULL, *gpu = NULL, *vllm = "0", *source = "";
+        struct coefficient_set s = {.tp = 1};
+        if (yaml_get_string(doc, g, "model", &model) || yaml_get_string(doc, g, "gpu", &gpu) ||
+            yaml_get_i64(doc, g, "tp", 1, 1024, &s.tp) ||
+            yaml_get_string(doc, g, "vllm", &vllm) ||
+            yaml_get_string(doc, g, "source", &source) ||
+            yaml_get_double_seq(doc, g, "alpha", -1e9, 1e9, s.alpha, 3) ||
+            yaml_get_double_seq(doc, g, "beta", -1e9, 1e9, s.beta, 3))
+            return ERR_CONFIG;
+        if (!model || !gpu || !yaml_get(g, "alpha") || !yaml_get(g, "beta"))
+            return config_error("%s:%ld: a coefficients entry needs model, gpu, alpha and beta",
+                                doc->name, g->line);
+        struct coefficient_set *d =
+            append((void **)&c->coefficients, &c->num_coefficients, sizeof *d);
+        if (!d) return internal_error("out of memory");
+        *d = s;
+        d->model = lower_dup(model);
+        d->gpu = strdup(gpu);
+        d->vllm_version = strdup(vllm);
+        d->source = strdup(source);
+        if (!d->model || !d->gpu || !d->vllm_version || !d->source)
+            return internal_error("out of memory");
+    }
+    return 0;
+}
+
+static int
+apply(struct config *cfg, const struct yaml_doc *doc)
+{
+    static const char *const keys[] = {"version", "workload", "engine", "gpus",
+                                       "models", "coefficients", NULL};
+    const struct yaml_node *root = doc->root, *n;
+    if (yaml_check_keys(doc, root, keys)) return ERR_CONFIG;
+    int64_t version = 1;
+    if (yaml_get_i64(doc, root, "version", 1, 1, &version)) return ERR_CONFIG;
+    int rc = 0;
+    if (!rc && (n = yaml_get(root, "workload"))) rc = load_workload(doc, n, &cfg->workload);
+    if (!rc && (n = yaml_get(root, "engine"))) rc = load_engine(doc, n, &cfg->engine);
+    if (!rc && (n = yaml_get(root, "gpus"))) rc = load_gpus(doc, n, &cfg->catalog);
+    if (!rc && (n = yaml_get(root, "models"))) rc = load_models(doc, n, &cfg->catalog);
+    if (!rc && (n = yaml_get(root, "coefficients"))) rc = load_coefficients(doc, n, &cfg->catalog);
+    return rc;
+}
+
+int
+config_load(struct config *cfg, const char *const *files, size_t num_files)
+{
+    memset(cfg, 0, sizeof *cfg);
+    struct yaml_doc doc;
+    int rc = yaml_load_text(servesim_defaults_yaml, servesim_defaults_yaml_len,
+                            "defaults.yaml (embedded)", &doc);
+    if (rc == 0) {
+        rc = apply(cfg, &doc);
+        yaml_doc_free(&doc);
+    }
+    for (size_t i = 0; rc == 0 && i < num_files; i++) {
+        rc = yaml_load_file(files[i], &doc);
+        if (rc) break;
+        rc = apply(cfg, &doc);
+        yaml_doc_free(&doc);
+    }
+    if (rc) config_free(cfg);
+    return rc;
+}
+
+void
+config_free(struct config *cfg)
+{
+    catalog_free(&cfg->catalog);
+}
+
+/* Reports an unknown (model, GPU, TP) and lists the combinations known. */
+static int
+unknown_combination(const struct catalog *c, const struct engine_config *e)
+{
+    fprintf(stderr, "%s: no blackbox coefficients for model '%s' on GPU '%s' with tp %lld%s%s; "
+                    "give --alpha and --beta, or one of these (model gpu tp vllm):\n",
+            program_name(), e->model, e->gpu, (long long)e->tp,
+            strcmp(e->vllm_version, "newest") ? " and vLLM " : "",
+            strcmp(e->vllm_version, "newest") ? e->vllm_version : "");
+    for (size_t i = 0; i < c->num_coefficients; i++) {
+        const struct coefficient_set *s = &c->coefficients[i];
+        fprintf(stderr, "  %s %s %lld %s\n", s->model, s->gpu, (long long)s->tp, s->vllm_version);
+    }
+    return ERR_CONFIG;
+}
+
+int
+config_resolve_engine(const struct config *cfg, struct engine_params *out)
+{
+    const struct engine_config *e = &cfg->engine;
+    const struct catalog *c = &cfg->catalog;
+    if (strcmp(e->latency_model, "blackbox") != 0)
+        return config_error("unknown latency model '%s' (known: blackbox)", e->latency_model);
+    struct engine_params p = {
+        .max_num_seqs = e->max_num_seqs,
+        .max_num_batched_tokens = e->max_num_batched_tokens,
+        .long_prefill_token_threshold = e->long_prefill_token_threshold,
+        .max_model_len = e->max_model_len,
+        .block_size = e->block_size,
+        .num_gpu_blocks = e->num_gpu_blocks,
+        .enable_prefix_caching = e->enable_prefix_caching,
+    };
+    if (!e->have_alpha || !e->have_beta) {
+        const struct coefficient_set *s =
+            catalog_coefficients(c, e->model, e->gpu, e->tp, e->vllm_version);
+        if (!s) return unknown_combination(c, e);
+        memcpy(p.latency.alpha, s->alpha, sizeof p.latency.alpha);
+        memcpy(p.latency.beta, s->beta, sizeof p.latency.beta);
+    }
+    if (e->have_alpha) memcpy(p.latency.alpha, e->alpha, sizeof p.latency.alpha);
+    if (e->have_beta) memcpy(p.latency.beta, e->beta, sizeof p.latency.beta);
+
+    const struct model_arch *m = catalog_model(c, e->model);
+    if ((!p.max_model_len || !p.num_gpu_blocks) && !m)
+        return config_error("model '%s' has no architecture in the catalog; give "
+                            "--max-model-len and --num-gpu-blocks",
+                            e->model);
+    if (!p.max_model_len) p.max_model_len = m->max_model_len;
+    if (!p.num_gpu_blocks) {
+        const struct gpu_spec *g = catalog_gpu(c, e->gpu);
+        if (!g) {
+            fprintf(stderr, "%s: unknown GPU '%s'; known:", program_name(), e->gpu);
+            for (size_t i = 0; i < c->num_gpus; i++) fprintf(stderr, " %s", c->gpus[i].name);
+            fputc('\n', stderr);
+            return ERR_CONFIG;
+        }
+        p.num_gpu_blocks = kv_blocks_from_memory(m, g, e->tp, e->block_size,
+                                                 e->gpu_memory_utilization,
+                                                 e->activation_reserve_gib);
+        if (p.num_gpu_blocks < 1)
+            return config_error("model '%s' with tp %lld leaves no room for KV blocks on '%s'",
+                                e->model, (long long)e->tp, e->gpu);
+    }
+    *out = p;
+    return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * outfile: an output file written under a temporary name in the same
+ * directory and renamed into place only when outfile_commit succeeds, so
+ * a failed run never leaves a file that looks complete. outfile_abort
+ * removes the temporary file. The struct owns its FILE and names.
+ */
+#ifndef SERVESIM_CORE_OUTFILE_H
+#define SERVESIM_CORE_OUTFILE_H
+
+#include <stdio.h>
+
+struct outfile {
+    FILE *file;
+    char *path;
+    char *temporary;
+};
+
+/* 0 or ERR_CONFIG (cannot create; reported). */
+int outfile_open(struct outfile *out, const char *path);
+/* Flushes, checks for write errors, closes and renames; 0 or ERR_INTERNAL. */
+int outfile_commit(struct outfile *out);
+void outfile_abort(struct outfile *out);
+
+/* Flushes and closes stdout, reporting a failed write; 0 or ERR_INTERNAL. */
+int close_stdout(void);
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * engine_config: an engine as the user describes it (vLLM's knob names),
+ * and engine_params, the same fully resolved against the catalog: the
+ * latency coefficients chosen and the KV pool size derived. 0 in
+ * max_model_len / num_gpu_blocks means "derive it".
+ */
+#ifndef SERVESIM_ENGINE_ENGINE_CONFIG_H
+#define SERVESIM_ENGINE_ENGINE_CONFIG_H
+
+#include "model/latency.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct engine_config {
+    char model[256];
+    char gpu[64];
+    int64_t tp;
+    char vllm_version[64];
+    char latency_model[32];
+    int64_t max_num_seqs;
+    int64_t max_num_batched_tokens;
+    int64_t long_prefill_token_threshold;
+    int64_t max_model_len;
+    int64_t block_size;
+    int64_t num_gpu_blocks;
+    double gpu_memory_utilization;
+    double activation_reserve_gib;
+    bool enable_prefix_caching;
+    bool have_alpha, have_beta; /* coefficients given explicitly */
+    double alpha[3], beta[3];
+};
+
+struct engine_params {
+    int64_t max_num_seqs;
+    int64_t max_num_batched_tokens;
+    int64_t long_prefill_token_threshold; /* 0 = off */
+    int64_t max_model_len;
+    int64_t block_size;
+    int64_t num_gpu_blocks;
+    bool enable_prefix_caching;
+    struct latency_model latency;
+};
+
+#endif

@@ -1,0 +1,656 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "engine/instance.h"
+
+#include "core/error.h"
+#include "model/kvcache.h"
+#include "model/latency.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+struct gap_run {
+    int64_t gap_us, count;
+};
+
+/* One request inside the engine. */
+struct seq {
+    struct request request;
+    struct kv_tokens tokens;
+    struct kv_seq kv;
+    uint32_t class_id;
+    int64_t queued_us, scheduled_us, first_token_us, last_token_us;
+    int64_t num_computed; /* tokens whose KV is computed */
+    int64_t num_output;   /* output tokens emitted in this attempt */
+    int64_t cached_tokens, preemptions;
+    int64_t chunk; /* tokens scheduled in the current step; 0 = not in it */
+    /* This attempt's token gaps, to take back out of the histogram if a
+     * preemption restarts the request. */
+    struct gap_run *gaps;
+    size_t num_gaps, gap_capacity;
+};
+
+struct instance {
+    int id;
+    struct engine_params params;
+    struct kvcache kv;
+    struct gap_histogram gap_histogram;
+    struct seq **running; /* admission order */
+    size_t num_running;
+    struct seq **waiting; /* ring buffer */
+    size_t waiting_head, num_waiting, waiting_capacity;
+    /* the step in progress */
+    bool busy;
+    int64_t step_start_us, step_end_us;
+    /* per-class counts of equal gaps in one step */
+    int64_t *class_counts;
+    uint32_t *touched;
+    size_t class_capacity, num_touched;
+    /* leap scratch: per block phase, the KV events of the leap */
+    struct leap_event *leap_events;
+    size_t leap_capacity;
+    struct instance_stats stats;
+};
+
+struct leap_event {
+    uint32_t seq_index;
+    uint32_t phase;
+    bool allocate; /* else commit */
+};
+
+int
+instance_new(const struct engine_params *params, int id, struct instance **out)
+{
+    struct instance *in = calloc(1, sizeof *in);
+    if (!in) return internal_error("out of memory");
+    in->id = id;
+    in->params = *params;
+    gap_histogram_init(&in->gap_histogram);
+    in->running = malloc((size_t)params->max_num_seqs * sizeof *in->running);
+    if (!in->running || kvcache_init(&in->kv, params->num_gpu_blocks, (int)params->block_size,
+                                     params->enable_prefix_caching) != 0) {
+        free(in->running);
+        free(in);
+        return internal_error("out of memory for an engine of %lld KV blocks",
+                              (long long)params->num_gpu_blocks);
+    }
+    *out = in;
+    return 0;
+}
+
+static void
+seq_free(struct seq *s)
+{
+    kv_seq_free(&s->kv);
+    request_clear(&s->request);
+    free(s->gaps);
+    free(s);
+}
+
+void
+instance_free(struct instance *in)
+{
+    if (!in) return;
+    for (size_t i = 0; i < in->num_running; i++) seq_free(in->running[i]);
+    for (size_t i = 0; i < in->num_waiting; i++)
+        seq_free(in->waiting[(in->waiting_head + i) % in->waiting_capacity]);
+    free(in->running);
+    free(in->waiting);
+    free(in->class_counts);
+    free(in->touched);
+    free(in->leap_events);
+    kvcache_free(&in->kv);
+    gap_histogram_free(&in->gap_histogram);
+    free(in);
+}
+
+int64_t
+instance_queue_delay_us(const struct instance *in, const struct request *request)
+{
+    return latency_queue_delay_us(&in->params.latency, request->input_tokens);
+}
+
+bool
+instance_has_work(const struct instance *in)
+{
+    return in->num_running > 0 || in->num_waiting > 0;
+}
+
+bool
+instance_busy(const struct instance *in)
+{
+    return in->busy;
+}
+
+const struct gap_histogram *
+instance_gaps(const struct instance *in)
+{
+    return &in->gap_histogram;
+}
+
+struct instance_stats
+instance_stats(const struct instance *in)
+{
+    return in->stats;
+}
+
+/* ---- waiting queue ---------------------------------------------------- */
+
+static int
+waiting_reserve(struct instance *in)
+{
+    if (in->num_waiting < in->waiting_capacity) return 0;
+    size_t capacity = in->waiting_capacity ? 2 * in->waiting_capacity : 64;
+    struct seq **ring = malloc(capacity * sizeof *ring);
+    if (!ring) return internal_error("out of memory");
+    for (size_t i = 0; i < in->num_waiting; i++)
+        ring[i] = in->waiting[(in->waiting_head + i) % in->waiting_capacity];
+    free(in->waiting);
+    in->waiting = ring;
+    in->waiting_head = 0;
+    in->waiting_capacity = capacity;
+    return 0;
+}
+
+static struct seq *
+waiting_front(const struct instance *in)
+{
+    return in->waiting[in->waiting_head];
+}
+
+static void
+waiting_pop_front(struct instance *in)
+{
+    in->waiting_head = (in->waiting_head + 1) % in->waiting_capacity;
+    in->num_waiting--;
+}
+
+/* ---- results ---------------------------------------------------------- */
+
+static int
+report(const struct instance *in, const struct seq *s, enum request_status status,
+       int64_t finish_us, const struct engine_sink *sink)
+{
+    const struct request *q = &s->request;
+    struct request_result r = {
+        .id = q->id,
+        .instance = in->id,
+        .status = status,
+        .arrival_us = q->arrival_us,
+        .queued_us = s->queued_us,
+        .scheduled_us = s->scheduled_us,
+        .first_token_us = s->num_output > 0 ? s->first_token_us : TIME_NONE,
+        .finish_us = finish_us,
+        .input_tokens = q->input_tokens,
+        .output_tokens = q->output_tokens,
+        .cached_tokens = s->cached_tokens,
+        .preemptions = s->preemptions,
+        .slo_class = q->slo_class,
+        .tenant = q->tenant,
+    };
+    return sink->result(sink->context, &r);
+}
+
+int
+instance_enqueue(struct instance *in, struct request *request, int64_t now_us,
+                 const struct engine_sink *sink)
+{
+    struct seq *s = calloc(1, sizeof *s);
+    if (!s) return internal_error("out of memory");
+    s->request = *request;
+    memset(request, 0, sizeof *request);
+    s->queued_us = now_us;
+    s->scheduled_us = TIME_NONE;
+    s->first_token_us = TIME_NONE;
+    kv_seq_init(&s->kv);
+    const struct request *q = &s->request;
+    s->tokens = (struct kv_tokens){
+        .segments = q->segments,
+        .num_segments = q->num_segments,
+        .input_tokens = q->input_tokens,
+        .own_stream = XXH3_64bits_withSeed(&q->id, sizeof q->id, 0x5e55u),
+    };
+    /* The last step computes the KV of every token but the final output. */
+    int64_t peak_tokens = q->input_tokens + q->output_tokens - 1;
+    if (q->input_tokens + q->output_tokens > in->params.max_model_len ||
+        kvcache_blocks_for(&in->kv, peak_tokens) > in->params.num_gpu_blocks) {
+        s->queued_us = TIME_NONE;
+        int rc = report(in, s, STATUS_DROPPED, TIME_NONE, sink);
+        seq_free(s);
+        return rc;
+    }
+    int64_t class_id = gap_histogram_class(&in->gap_histogram, q->slo_class, q->tenant);
+    if (class_id < 0 || waiting_reserve(in)) {
+        seq_free(s);
+        return internal_error("out of memory");
+    }
+    s->class_id = (uint32_t)class_id;
+    in->waiting[(in->waiting_head + in->num_waiting++) % in->waiting_capacity] = s;
+    return 0;
+}
+
+/* ---- token gaps ------------------------------------------------------- */
+
+static int
+remember_gap(struct seq *s, int64_t gap_us, int64_t count)
+{
+    if (count == 0) return 0;
+    if (s->num_gaps && s->gaps[s->num_gaps - 1].gap_us == gap_us) {
+        s->gaps[s->num_gaps - 1].count += count;
+        return 0;
+    }
+    if (s->num_gaps == s->gap_capacity) {
+        size_t capacity = s->gap_capacity ? 2 * s->gap_capacity : 8;
+        struct gap_run *grown = realloc(s->gaps, capacity * sizeof *grown);
+        if (!grown) return internal_error("out of memory");
+        s->gaps = grown;
+        s->gap_capacity = capacity;
+    }
+    s->gaps[s->num_gaps++] = (struct gap_run){gap_us, count};
+    return 0;
+}
+
+/* Counts a gap equal to the step's duration, to be added per class at the step end. */
+static int
+count_step_gap(struct instance *in, uint32_t class_id, int64_t count)
+{
+    if (class_id >= in->class_capacity) {
+        size_t capacity = in->class_capacity ? in->class_capacity : 8;
+        while (capacity <= class_id) capacity *= 2;
+        int64_t *counts = realloc(in->class_counts, capacity * sizeof *counts);
+        if (!counts) return internal_error("out of memory");
+        in->class_counts = counts;
+        uint32_t *touched = realloc(in->touched, capacity * sizeof *touched);
+        if (!touched) return internal_error("out of memory");
+        in->touched = touched;
+        memset(counts + in->class_capacity, 0, (capacity - in->class_capacity) * sizeof *counts);
+        in->class_capacity = capacity;
+    }
+    if (in->class_counts[class_id] == 0) in->touched[in->num_touched++] = class_id;
+    in->class_counts[class_id] += count;
+    return 0;
+}
+
+static int
+flush_step_gaps(struct instance *in, int64_t gap_us)
+{
+    int rc = 0;
+    for (size_t i = 0; i < in->num_touched; i++) {
+        uint32_t c = in->touched[i];
+        if (!rc) rc = gap_histogram_add(&in->gap_histogram, c, gap_us, in->class_counts[c]);
+        in->class_counts[c] = 0;
+    }
+    in->num_touched = 0;
+    return rc;
+}
+
+/* Records one token gap of s; gaps equal to step_us are counted per class. */
+static int
+record_gap(struct instance *in, struct seq *s, int64_t gap_us, int64_t count, int64_t step_us)
+{
+    if (remember_gap(s, gap_us, count)) return ERR_INTERNAL;
+    if (gap_us == step_us) return count_step_gap(in, s->class_id, count);
+    return gap_histogram_add(&in->gap_histogram, s->class_id, gap_us, count);
+}
+
+/* ---- scheduling ------------------------------------------------------- */
+
+static bool
+in_prefill(const struct seq *s)
+{
+    return s->num_output == 0;
+}
+
+static int64_t
+min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* The prefill chunk of s under the budget (DESIGN §3 step 1). */
+static int64_t
+prefill_chunk(const struct instance *in, const struct seq *s, int64_t computed, int64_t budget)
+{
+    int64_t chunk = min64(s->request.input_tokens - computed, budget);
+    if (in->params.long_prefill_token_threshold > 0)
+        chunk = min64(chunk, in->params.long_prefill_token_threshold);
+    return chunk;
+}
+
+/* Recompute preemption: back to the queue front with nothing computed. */
+static int
+preempt(struct instance *in, struct seq *s)
+{
+    kvcache_release(&in->kv, &s->kv);
+    for (size_t i = 0; i < s->num_gaps; i++)
+        if (gap_histogram_add(&in->gap_histogram, s->class_id, s->gaps[i].gap_us,
+                              -s->gaps[i].count))
+            return ERR_INTERNAL;
+    s->num_gaps = 0;
+    s->num_computed = 0;
+    s->num_output = 0;
+    s->first_token_us = TIME_NONE;
+    s->chunk = 0;
+    s->preemptions++;
+    in->stats.preemptions++;
+    if (waiting_reserve(in)) return ERR_INTERNAL;
+    in->waiting_head = (in->waiting_head + in->waiting_capacity - 1) % in->waiting_capacity;
+    in->waiting[in->waiting_head] = s;
+    in->num_waiting++;
+    return 0;
+}
+
+struct batch {
+    int64_t prefill_tokens, decode_tokens, size, preempted;
+};
+
+/* Phase 1: running requests in admission order while the budget lasts. */
+static int
+schedule_running(struct instance *in, int64_t *budget, struct batch *b)
+{
+    for (size_t i = 0; i < in->num_running && *budget > 0; i++) {
+        struct seq *s = in->running[i];
+        bool prefill = in_prefill(s);
+        int64_t chunk = prefill ? prefill_chunk(in, s, s->num_computed, *budget) : 1;
+        int64_t tokens = s->num_computed + chunk;
+        while (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens)) {
+            struct seq *victim = in->running[--in->num_running];
+            if (preempt(in, victim)) return ERR_INTERNAL;
+            b->preempted++;
+            if (victim == s) return 0;
+        }
+        kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
+        s->chunk = chunk;
+        *budget -= chunk;
+        b->size++;
+        if (prefill) b->prefill_tokens += chunk;
+        else b->decode_tokens += chunk;
+    }
+    return 0;
+}
+
+/* Phase 2: admissions from the queue head (head-of-line when KV is short). */
+static void
+schedule_waiting(struct instance *in, int64_t now_us, int64_t *budget, struct batch *b)
+{
+    const int64_t block_size = in->params.block_size;
+    while (in->num_waiting > 0 && in->num_running < (size_t)in->params.max_num_seqs &&
+           *budget > 0) {
+        struct seq *s = waiting_front(in);
+        /* vLLM always computes the prompt's last token, so the cache is
+         * searched over all but that one. */
+        int64_t cached_blocks = kvcache_lookup(&in->kv, &s->tokens, s->request.input_tokens - 1);
+        int64_t computed = cached_blocks * block_size;
+        int64_t chunk = prefill_chunk(in, s, computed, *budget);
+        if (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, cached_blocks, computed + chunk))
+            break;
+        kvcache_commit(&in->kv, &s->kv, &s->tokens, computed + chunk);
+        waiting_pop_front(in);
+        s->num_computed = computed;
+        s->cached_tokens = computed;
+        s->chunk = chunk;
+        if (s->scheduled_us == TIME_NONE) s->scheduled_us = now_us;
+        in->running[in->num_running++] = s;
+        *budget -= chunk;
+        b->size++;
+        b->prefill_tokens += chunk;
+    }
+}
+
+static int
+emit_step(const struct instance *in, const struct engine_sink *sink, int64_t start_us,
+          int64_t duration_us, const struct batch *b)
+{
+    if (!sink->step) return 0;
+    struct step_record r = {
+        .instance = in->id,
+        .start_us = start_us,
+        .duration_us = duration_us,
+        .prefill_tokens = b->prefill_tokens,
+        .decode_tokens = b->decode_tokens,
+        .batch_size = b->size,
+        .waiting = (int64_t)in->num_waiting,
+        .kv_used_blocks = kvcache_used_blocks(&in->kv),
+        .preempted = b->preempted,
+    };
+    return sink->step(sink->context, &r);
+}
+
+/* ---- leaps over identical decode steps ---------------------------------- */
+
+/*
+ * How many pure decode steps can run silently from now: every running
+ * request decodes, none finishes, none needs a block that might not be
+ * there, nobody can be admitted, and each step starts before horizon.
+ */
+static int64_t
+leap_length(const struct instance *in, int64_t now_us, int64_t horizon_us, int64_t step_us)
+{
+    size_t n = in->num_running;
+    if (n == 0 || (int64_t)n > in->params.max_num_batched_tokens) return 0;
+    if (in->num_waiting > 0 && n < (size_t)in->params.max_num_seqs) return 0;
+    int64_t steps = horizon_us > now_us ? (horizon_us - now_us - 1) / step_us : 0;
+    for (size_t i = 0; i < n && steps > 0; i++) {
+        const struct seq *s = in->running[i];
+        if (in_prefill(s)) return 0;
+        /* the step that emits the last token is an ordinary one */
+        steps = min64(steps, s->request.output_tokens - s->num_output - 1);
+    }
+    /* each request needs at most one new block per block_size steps */
+    int64_t blocks_each = (int64_t)in->kv.num_free / (int64_t)n;
+    return min64(steps, blocks_each * in->params.block_size);
+}
+
+static int
+leap_events_reserve(struct instance *in, size_t count)
+{
+    if (count <= in->leap_capacity) return 0;
+    struct leap_event *grown = realloc(in->leap_events, count * sizeof *grown);
+    if (!grown) return internal_error("out of memory");
+    in->leap_events = grown;
+    in->leap_capacity = count;
+    return 0;
+}
+
+static int
+compare_leap_events(const void *a, const void *b)
+{
+    const struct leap_event *x = a, *y = b;
+    if (x->phase != y->phase) return x->phase < y->phase ? -1 : 1;
+    if (x->seq_index != y->seq_index) return x->seq_index < y->seq_index ? -1 : 1;
+    return x->allocate > y->allocate ? -1 : x->allocate < y->allocate;
+}
+
+/*
+ * Runs `steps` decode steps of step_us at once. Block allocations and hash
+ * registrations happen in exactly the order single steps would make them:
+ * by step, then by running order (a request allocates at a block boundary
+ * and registers a block when it fills, once every block_size steps).
+ */
+static int
+leap(struct instance *in, int64_t now_us, int64_t steps, int64_t step_us,
+     const struct engine_sink *sink)
+{
+    const int64_t bs = in->params.block_size;
+    size_t n = in->num_running;
+    if (leap_events_reserve(in, 2 * n)) return ERR_INTERNAL;
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t computed = in->running[i]->num_computed;
+        in->leap_events[count++] =
+            (struct leap_event){(uint32_t)i, (uint32_t)((bs - computed % bs) % bs), true};
+        in->leap_events[count++] =
+            (struct leap_event){(uint32_t)i, (uint32_t)((bs - (computed + 1) % bs) % bs), false};
+    }
+    qsort(in->leap_events, count, sizeof *in->leap_events, compare_leap_events);
+    size_t phase_start[65] = {0};
+    size_t *starts = phase_start;
+    size_t *heap_starts = NULL;
+    if (bs > 64) {
+        heap_starts = calloc((size_t)bs + 1, sizeof *heap_starts);
+        if (!heap_starts) return internal_error("out of memory");
+        starts = heap_starts;
+    }
+    for (size_t e = 0; e < count; e++) starts[in->leap_events[e].phase + 1]++;
+    for (int64_t p = 0; p < bs; p++) starts[p + 1] += starts[p];
+
+    struct batch b = {.decode_tokens = (int64_t)n, .size = (int64_t)n};
+    for (int64_t j = 0; j < steps; j++) {
+        int64_t phase = j % bs;
+        for (size_t e = starts[phase]; e < starts[phase + 1]; e++) {
+            const struct leap_event *ev = &in->leap_events[e];
+            struct seq *s = in->running[ev->seq_index];
+            int64_t tokens = s->num_computed + j + 1;
+            if (!ev->allocate) kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
+            else if (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens)) {
+                free(heap_starts);
+                return internal_error("KV allocation failed inside a leap");
+            }
+        }
+        if (emit_step(in, sink, now_us + j * step_us, step_us, &b)) {
+            free(heap_starts);
+            return ERR_INTERNAL;
+        }
+    }
+    free(heap_starts);
+
+    int64_t end_us = now_us + steps * step_us;
+    for (size_t i = 0; i < n; i++) {
+        struct seq *s = in->running[i];
+        int64_t first_gap = now_us + step_us - s->last_token_us;
+        if (record_gap(in, s, first_gap, 1, step_us) ||
+            record_gap(in, s, step_us, steps - 1, step_us))
+            return ERR_INTERNAL;
+        s->num_computed += steps;
+        s->num_output += steps;
+        s->last_token_us = end_us;
+    }
+    in->stats.steps += steps;
+    in->stats.leaps++;
+    in->stats.leapt_steps += steps;
+    return flush_step_gaps(in, step_us);
+}
+
+/* ---- the step loop ------------------------------------------------------ */
+
+int
+instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, bool allow_leap,
+                    const struct engine_sink *sink, int64_t *end_us)
+{
+    *end_us = -1;
+    if (!instance_has_work(in)) return 0;
+    if (allow_leap && in->num_running > 0) {
+        int64_t step_us = latency_step_us(&in->params.latency, 0, (int64_t)in->num_running);
+        int64_t steps = leap_length(in, now_us, horizon_us, step_us);
+        if (steps >= 2) {
+            if (leap(in, now_us, steps, step_us, sink)) return ERR_INTERNAL;
+            now_us += steps * step_us;
+        }
+    }
+    struct batch b = {0};
+    int64_t budget = in->params.max_num_batched_tokens;
+    if (schedule_running(in, &budget, &b)) return ERR_INTERNAL;
+    /* vLLM admits nobody in a step that preempted; but when the preemptions
+     * emptied the batch, the queue (now headed by them) goes next. */
+    if (b.preempted == 0 || b.size == 0) schedule_waiting(in, now_us, &budget, &b);
+    if (b.size == 0)
+        return internal_error("instance %d: work waiting but nothing could be scheduled",
+                              in->id);
+    int64_t step_us = latency_step_us(&in->params.latency, b.prefill_tokens, b.decode_tokens);
+    in->busy = true;
+    in->step_start_us = now_us;
+    in->step_end_us = now_us + step_us;
+    in->stats.steps++;
+    if (emit_step(in, sink, now_us, step_us, &b)) return ERR_INTERNAL;
+    *end_us = in->step_end_us;
+    return 0;
+}
+
+/* Emits the tokens of s's scheduled chunk; returns 1 when s is done. */
+static int
+advance(struct instance *in, struct seq *s, int64_t end_us, int64_t step_us)
+{
+    bool was_prefill = in_prefill(s);
+    s->num_computed += s->chunk;
+    s->chunk = 0;
+    if (was_prefill) {
+        if (s->num_computed < s->request.input_tokens) return 0;
+        s->num_output = 1;
+        s->first_token_us = end_us + latency_token_delay_us(&in->params.latency);
+    } else {
+        if (record_gap(in, s, end_us - s->last_token_us, 1, step_us)) return ERR_INTERNAL;
+        s->num_output++;
+    }
+    s->last_token_us = end_us;
+    return s->num_output == s->request.output_tokens;
+}
+
+int
+instance_step_end(struct instance *in, const struct engine_sink *sink)
+{
+    int64_t end_us = in->step_end_us, step_us = end_us - in->step_start_us;
+    in->busy = false;
+    size_t kept = 0;
+    int rc = 0;
+    for (size_t i = 0; i < in->num_running; i++) {
+        struct seq *s = in->running[i];
+        int done = s->chunk > 0 ? advance(in, s, end_us, step_us) : 0;
+        if (done < 0) return done;
+        if (!done) {
+            in->running[kept++] = s;
+            continue;
+        }
+        kvcache_release(&in->kv, &s->kv);
+        if (!rc)
+            rc = report(in, s, STATUS_OK, end_us + latency_token_delay_us(&in->params.latency),
+                        sink);
+        seq_free(s);
+    }
+    in->num_running = kept;
+    if (!rc) rc = flush_step_gaps(in, step_us);
+#ifdef SERVESIM_DEBUG
+    if (!rc) rc = instance_check(in);
+#endif
+    return rc;
+}
+
+int
+instance_abandon(struct instance *in, const struct engine_sink *sink)
+{
+    int rc = 0;
+    for (size_t i = 0; i < in->num_running; i++) {
+        struct seq *s = in->running[i];
+        kvcache_release(&in->kv, &s->kv);
+        if (!rc) rc = report(in, s, STATUS_UNFINISHED, TIME_NONE, sink);
+        seq_free(s);
+    }
+    in->num_running = 0;
+    while (in->num_waiting > 0) {
+        struct seq *s = waiting_front(in);
+        waiting_pop_front(in);
+        if (!rc) rc = report(in, s, STATUS_UNFINISHED, TIME_NONE, sink);
+        seq_free(s);
+    }
+    in->busy = false;
+    return rc;
+}
+
+int
+instance_check(const struct instance *in)
+{
+    char why[256];
+    if (kvcache_check(&in->kv, why, sizeof why) != 0)
+        return internal_error("instance %d: KV check failed: %s", in->id, why);
+    for (size_t i = 0; i < in->num_running; i++) {
+        const struct seq *s = in->running[i];
+        if (s->num_computed > s->request.input_tokens + s->request.output_tokens)
+            return internal_error("instance %d: request %lld computed past its end", in->id,
+                                  (long long)s->request.id);
+        if (s->kv.num_blocks < kvcache_blocks_for(&in->kv, s->num_computed))
+            return internal_error("instance %d: request %lld holds too few blocks", in->id,
+                                  (long long)s->request.id);
+    }
+    if (in->num_running > (size_t)in->params.max_num_seqs)
+        return internal_error("instance %d: more running than max_num_seqs", in->id);
+    return 0;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "jobs/simulate_job.h"
+
+#include "analysis/itl.h"
+#include "analysis/results_csv.h"
+#include "analysis/steps_csv.h"
+#include "core/error.h"
+#include "core/outfile.h"
+#include "workload/request_csv.h"
+
+#include <inttypes.h>
+
+struct outputs {
+    FILE *results;
+    struct outfile steps;
+    struct itl_histogram *itl;
+};
+
+static int
+read_request(void *context, struct request *out)
+{
+    return request_reader_next(context, out);
+}
+
+static int
+write_result(void *context, const struct request_result *result)
+{
+    const struct outputs *o = context;
+    results_csv_write(o->results, result);
+    return 0;
+}
+
+static int
+write_step(void *context, const struct step_record *step)
+{
+    const struct outputs *o = context;
+    steps_csv_write(o->steps.file, step);
+    return 0;
+}
+
+static int
+add_gaps(void *context, const char *slo_class, const char *tenant, int instance, int64_t gap_us,
+         int64_t count)
+{
+    return itl_histogram_add(context, slo_class, tenant, instance, gap_us, count);
+}
+
+static int
+write_itl(const struct itl_histogram *itl, const char *path)
+{
+    struct outfile f;
+    int rc = outfile_open(&f, path);
+    if (rc) return rc;
+    if ((rc = itl_histogram_write(itl, f.file))) {
+        outfile_abort(&f);
+        return rc;
+    }
+    return outfile_commit(&f);
+}
+
+static void
+print_stats(const struct simulation_stats *s)
+{
+    fprintf(stderr,
+            "%s: %" PRId64 " requests, %" PRId64 " steps (%" PRId64 " in %" PRId64
+            " leaps), %" PRId64 " preemptions, clock ended at %" PRId64 " us\n",
+            program_name(), s->requests, s->steps, s->leapt_steps, s->leaps, s->preemptions,
+            s->end_us);
+}
+
+int
+simulate_job_run(const struct simulate_job *job)
+{
+    struct outputs o = {.results = job->out};
+    struct request_reader *reader = NULL;
+    int rc = request_reader_open(job->in, job->in_name, &reader);
+    if (!rc && job->steps_path && !(rc = outfile_open(&o.steps, job->steps_path)))
+        steps_csv_write_header(o.steps.file);
+    if (!rc && job->itl_path && !(o.itl = itl_histogram_new())) rc = internal_error("out of memory");
+    if (rc) {
+        request_reader_free(reader);
+        return rc;
+    }
+    results_csv_write_header(job->out);
+    struct request_source source = {reader, read_request};
+    struct engine_sink sink = {&o, write_result, job->steps_path ? write_step : NULL};
+    struct gap_sink gaps = {o.itl, add_gaps};
+    struct simulation_stats stats;
+    rc = simulation_run(job->params, &job->options, &source, &sink, o.itl ? &gaps : NULL, &stats);
+    request_reader_free(reader);
+    if (!rc && job->print_stats) print_stats(&stats);
+    if (!rc && o.itl) rc = write_itl(o.itl, job->itl_path);
+    itl_histogram_free(o.itl);
+    if (o.steps.file) {
+        if (rc) outfile_abort(&o.steps);
+        else rc = outfile_commit(&o.steps);
+    }
+    if (rc) fputs("simulate failed: results incomplete", job->out);
+    return rc;
+}
