@@ -321,7 +321,7 @@ prefill_chunk(const struct instance *in, const struct seq *s, int64_t computed, 
 static int
 preempt(struct instance *in, struct seq *s)
 {
-    kvcache_release(&in->kv, &s->kv);
+    kvcache_preempt(&in->kv, &s->kv, &s->tokens);
     for (size_t i = 0; i < s->num_gaps; i++)
         if (gap_histogram_add(&in->gap_histogram, s->class_id, s->gaps[i].gap_us,
                               -s->gaps[i].count))
@@ -452,15 +452,6 @@ leap_events_reserve(struct instance *in, size_t count)
     return 0;
 }
 
-static int
-compare_leap_events(const void *a, const void *b)
-{
-    const struct leap_event *x = a, *y = b;
-    if (x->phase != y->phase) return x->phase < y->phase ? -1 : 1;
-    if (x->seq_index != y->seq_index) return x->seq_index < y->seq_index ? -1 : 1;
-    return x->allocate > y->allocate ? -1 : x->allocate < y->allocate;
-}
-
 /*
  * Runs `steps` decode steps of step_us at once. Block allocations and hash
  * registrations happen in exactly the order single steps would make them:
@@ -473,16 +464,18 @@ leap(struct instance *in, int64_t now_us, int64_t steps, int64_t step_us,
 {
     const int64_t bs = in->params.block_size;
     size_t n = in->num_running;
-    if (leap_events_reserve(in, 2 * n)) return ERR_INTERNAL;
+    if (leap_events_reserve(in, 4 * n)) return ERR_INTERNAL;
+    /* Events of request i in running order, allocation before commit; a
+     * stable counting sort by phase keeps that order within a phase. */
+    struct leap_event *events = in->leap_events, *sorted = in->leap_events + 2 * n;
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t computed = in->running[i]->num_computed;
-        in->leap_events[count++] =
+        events[count++] =
             (struct leap_event){(uint32_t)i, (uint32_t)((bs - computed % bs) % bs), true};
-        in->leap_events[count++] =
+        events[count++] =
             (struct leap_event){(uint32_t)i, (uint32_t)((bs - (computed + 1) % bs) % bs), false};
     }
-    qsort(in->leap_events, count, sizeof *in->leap_events, compare_leap_events);
     size_t phase_start[65] = {0};
     size_t *starts = phase_start;
     size_t *heap_starts = NULL;
@@ -491,14 +484,18 @@ leap(struct instance *in, int64_t now_us, int64_t steps, int64_t step_us,
         if (!heap_starts) return internal_error("out of memory");
         starts = heap_starts;
     }
-    for (size_t e = 0; e < count; e++) starts[in->leap_events[e].phase + 1]++;
+    for (size_t e = 0; e < count; e++) starts[events[e].phase + 1]++;
     for (int64_t p = 0; p < bs; p++) starts[p + 1] += starts[p];
+    for (size_t e = 0; e < count; e++) sorted[starts[events[e].phase]++] = events[e];
+    /* starts[p] now ends phase p; shift back to beginnings */
+    for (int64_t p = bs; p > 0; p--) starts[p] = starts[p - 1];
+    starts[0] = 0;
 
     struct batch b = {.decode_tokens = (int64_t)n, .size = (int64_t)n};
     for (int64_t j = 0; j < steps; j++) {
         int64_t phase = j % bs;
         for (size_t e = starts[phase]; e < starts[phase + 1]; e++) {
-            const struct leap_event *ev = &in->leap_events[e];
+            const struct leap_event *ev = &sorted[e];
             struct seq *s = in->running[ev->seq_index];
             int64_t tokens = s->num_computed + j + 1;
             if (!ev->allocate) kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
