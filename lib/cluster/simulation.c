@@ -60,9 +60,12 @@ arrive(struct run *r)
 }
 
 static int
-handle(struct run *r, struct event *e)
+handle(struct run *r, struct event *e, const struct simulation_options *o)
 {
-    if (e->kind == EVENT_STEP_END) return instance_step_end(r->instance, r->sink);
+    if (e->kind == EVENT_STEP_END) {
+        int rc = instance_step_end(r->instance, r->sink);
+        return rc || !o->check_invariants ? rc : instance_check(r->instance);
+    }
     struct request *q = e->payload;
     int rc = instance_enqueue(r->instance, q, e->time_us, r->sink);
     request_clear(q);
@@ -105,7 +108,7 @@ drain(struct run *r, const struct simulation_options *o)
                 rc = arrive(r);
             } else {
                 struct event e = heap_pop(&r->events);
-                rc = handle(r, &e);
+                rc = handle(r, &e, o);
             }
             if (rc) return rc;
         }

@@ -36,6 +36,7 @@ struct gap_sink {
 struct simulation_options {
     int64_t horizon_us; /* stop the clock here (0 = run until every request is done) */
     bool single_steps;  /* never leap: the reference path */
+    bool check_invariants; /* recount KV and engine invariants after every step */
 };
 
 struct simulation_stats {

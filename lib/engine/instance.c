@@ -638,16 +638,31 @@ instance_check(const struct instance *in)
     char why[256];
     if (kvcache_check(&in->kv, why, sizeof why) != 0)
         return internal_error("instance %d: KV check failed: %s", in->id, why);
-    for (size_t i = 0; i < in->num_running; i++) {
-        const struct seq *s = in->running[i];
-        if (s->num_computed > s->request.input_tokens + s->request.output_tokens)
-            return internal_error("instance %d: request %lld computed past its end", in->id,
-                                  (long long)s->request.id);
-        if (s->kv.num_blocks < kvcache_blocks_for(&in->kv, s->num_computed))
-            return internal_error("instance %d: request %lld holds too few blocks", in->id,
-                                  (long long)s->request.id);
-    }
     if (in->num_running > (size_t)in->params.max_num_seqs)
         return internal_error("instance %d: more running than max_num_seqs", in->id);
+    /* every block reference is held by a running request, and no more */
+    int64_t held = 0, counted = 0;
+    for (size_t i = 0; i < in->num_running; i++) {
+        const struct seq *s = in->running[i];
+        if (s->num_computed > s->request.input_tokens + s->request.output_tokens - 1)
+            return internal_error("instance %d: request %lld computed past its end", in->id,
+                                  (long long)s->request.id);
+        if (s->kv.num_blocks != kvcache_blocks_for(&in->kv, s->num_computed))
+            return internal_error("instance %d: request %lld holds %lld blocks for %lld tokens",
+                                  in->id, (long long)s->request.id, (long long)s->kv.num_blocks,
+                                  (long long)s->num_computed);
+        held += s->kv.num_blocks;
+    }
+    for (int64_t b = 0; b < in->kv.num_blocks; b++) counted += in->kv.blocks[b].refcount;
+    if (held != counted)
+        return internal_error("instance %d: requests hold %lld block references, the pool "
+                              "counts %lld",
+                              in->id, (long long)held, (long long)counted);
+    for (size_t i = 0; i < in->num_waiting; i++) {
+        const struct seq *s = in->waiting[(in->waiting_head + i) % in->waiting_capacity];
+        if (s->kv.num_blocks != 0)
+            return internal_error("instance %d: waiting request %lld holds blocks", in->id,
+                                  (long long)s->request.id);
+    }
     return 0;
 }

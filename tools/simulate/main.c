@@ -39,6 +39,7 @@ static const char usage[] =
     "  --itl FILE                      write the exact inter-token gap histogram to FILE\n"
     "  --horizon-us T                  stop the clock at T; requests in flight are unfinished\n"
     "  --single-steps                  never leap over identical decode steps (reference path)\n"
+    "  --check-invariants              recount KV blocks and engine invariants after every step\n"
     "  --print-config                  print the resolved engine configuration and exit\n"
     "  --stats                         print engine statistics to standard error\n"
     "  -h, --help                      this help\n"
@@ -52,7 +53,7 @@ static const char usage[] =
 enum option_id {
     OPT_MODEL = 256, OPT_GPU, OPT_TP, OPT_VLLM, OPT_MAX_SEQS, OPT_MAX_TOKENS, OPT_LONG_PREFILL,
     OPT_MAX_LEN, OPT_BLOCK_SIZE, OPT_GPU_BLOCKS, OPT_UTILIZATION, OPT_NO_CACHING, OPT_ALPHA,
-    OPT_BETA, OPT_CONFIG, OPT_STEPS, OPT_ITL, OPT_HORIZON, OPT_SINGLE, OPT_PRINT, OPT_STATS,
+    OPT_BETA, OPT_CONFIG, OPT_STEPS, OPT_ITL, OPT_HORIZON, OPT_SINGLE, OPT_CHECK, OPT_PRINT, OPT_STATS,
     OPT_VERSION,
 };
 
@@ -76,6 +77,7 @@ static const struct option options[] = {
     {"itl", required_argument, NULL, OPT_ITL},
     {"horizon-us", required_argument, NULL, OPT_HORIZON},
     {"single-steps", no_argument, NULL, OPT_SINGLE},
+    {"check-invariants", no_argument, NULL, OPT_CHECK},
     {"print-config", no_argument, NULL, OPT_PRINT},
     {"stats", no_argument, NULL, OPT_STATS},
     {"help", no_argument, NULL, 'h'},
@@ -190,6 +192,7 @@ main(int argc, char **argv)
         case OPT_ITL: job.itl_path = optarg; break;
         case OPT_HORIZON: job.options.horizon_us = integer(c, optarg, 1, INT64_MAX / 4); break;
         case OPT_SINGLE: job.options.single_steps = true; break;
+        case OPT_CHECK: job.options.check_invariants = true; break;
         case OPT_PRINT: print = true; break;
         case OPT_STATS: job.print_stats = true; break;
         case 'h': fputs(usage, stdout); return close_stdout() ? EXIT_INTERNAL : EXIT_OK;
