@@ -1,3 +1,122 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* placeholder until the engine lands */
-int main(void) { return 0; }
+/* summarize: per-request results (CSV) in, one summary JSON object out. */
+#include "analysis/results_csv.h"
+#include "analysis/summary.h"
+#include "core/error.h"
+#include "core/outfile.h"
+#include "core/parse.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: summarize [OPTIONS] [RESULTS.csv|-]\n"
+    "\n"
+    "Reads simulate's per-request results (stdin by default) and prints one JSON\n"
+    "object: counts by status, duration, throughput, latency percentiles (type 7,\n"
+    "exact), cache, preemptions, SLO attainment and goodput, per slo_class, tenant\n"
+    "and instance. docs/formats.md describes every key.\n"
+    "\n"
+    "  --itl FILE         the ITL side file written by simulate --itl (else itl_ms is null)\n"
+    "  --slo-ttft-ms X    SLO on time to first token, ms (> 0)\n"
+    "  --slo-tpot-ms X    SLO on time per output token, ms (> 0)\n"
+    "  --slo-e2e-ms X     SLO on end-to-end latency, ms (> 0)\n"
+    "  --warmup-us T      ignore requests arriving before T microseconds\n"
+    "  --help             print this help\n"
+    "  --version          print the version\n"
+    "\n"
+    "Example:\n"
+    "  summarize --slo-ttft-ms 500 results.csv | jq .slo.attainment\n"
+    "\n"
+    "Exit status: 0 ok, 1 bad input data, 2 usage error, 3 internal or write error.\n";
+
+enum option_id { OPT_ITL = 256, OPT_TTFT, OPT_TPOT, OPT_E2E, OPT_WARMUP, OPT_VERSION };
+
+static const struct option options[] = {
+    {"itl", required_argument, NULL, OPT_ITL},
+    {"slo-ttft-ms", required_argument, NULL, OPT_TTFT},
+    {"slo-tpot-ms", required_argument, NULL, OPT_TPOT},
+    {"slo-e2e-ms", required_argument, NULL, OPT_E2E},
+    {"warmup-us", required_argument, NULL, OPT_WARMUP},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static double
+slo_ms(const char *flag, const char *text)
+{
+    double value;
+    const char *why = parse_double(text, 0, 1e12, &value);
+    if (!why && value <= 0) why = "must be > 0";
+    if (why) die("--%s: %s: '%s'", flag, why, text);
+    return value;
+}
+
+static FILE *
+open_input(const char *path)
+{
+    if (strcmp(path, "-") == 0) return stdin;
+    FILE *f = fopen(path, "r");
+    if (!f) die("cannot open '%s': %s", path, strerror(errno));
+    return f;
+}
+
+int
+main(int argc, char **argv)
+{
+    set_program_name(argv[0]);
+    signal(SIGPIPE, SIG_DFL); /* `summarize | head` ends quietly */
+    struct summary_options opts = {0};
+    const char *itl_path = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_ITL:
+            itl_path = optarg;
+            break;
+        case OPT_TTFT:
+            opts.slo_ttft_ms = slo_ms("slo-ttft-ms", optarg);
+            break;
+        case OPT_TPOT:
+            opts.slo_tpot_ms = slo_ms("slo-tpot-ms", optarg);
+            break;
+        case OPT_E2E:
+            opts.slo_e2e_ms = slo_ms("slo-e2e-ms", optarg);
+            break;
+        case OPT_WARMUP: {
+            const char *why = parse_i64(optarg, 0, RESULTS_MAX_TIME_US, &opts.warmup_us);
+            if (why) die("--warmup-us: %s: '%s'", why, optarg);
+            break;
+        }
+        case 'h':
+            fputs(usage, stdout);
+            return exit_status_of(close_stdout());
+        case OPT_VERSION:
+            puts("summarize (servesim) 0.1.0");
+            return exit_status_of(close_stdout());
+        case ':':
+            die("option '%s' needs a value; try --help", argv[optind - 1]);
+        default:
+            die("unknown option '%s'; try --help", argv[optind - 1]);
+        }
+    }
+    if (argc - optind > 1) die("too many arguments (one RESULTS file at most); try --help");
+    const char *path = optind < argc ? argv[optind] : "-";
+    if (itl_path && strcmp(itl_path, "-") == 0 && strcmp(path, "-") == 0)
+        die("--itl - needs the results in a named file (both cannot be stdin)");
+    FILE *in = open_input(path);
+    FILE *itl = itl_path ? open_input(itl_path) : NULL;
+
+    int rc = summarize(in, strcmp(path, "-") ? path : "<stdin>", itl,
+                       itl_path && strcmp(itl_path, "-") ? itl_path : "<stdin>", &opts, stdout);
+
+    if (in != stdin) fclose(in);
+    if (itl && itl != stdin) fclose(itl);
+    int closed = close_stdout();
+    return exit_status_of(rc ? rc : closed);
+}
