@@ -220,7 +220,11 @@ instance_enqueue(struct instance *in, struct request *request, int64_t now_us,
         return rc;
     }
     int64_t class_id = gap_histogram_class(&in->gap_histogram, q->slo_class, q->tenant);
-    if (class_id < 0 || waiting_reserve(in)) {
+    /* room for the peak block table and every gap, allocated once */
+    s->gap_capacity = (size_t)(q->output_tokens - 1);
+    s->gaps = s->gap_capacity ? malloc(s->gap_capacity * sizeof *s->gaps) : NULL;
+    if (class_id < 0 || waiting_reserve(in) || (s->gap_capacity && !s->gaps) ||
+        kv_seq_reserve(&s->kv, kvcache_blocks_for(&in->kv, peak_tokens))) {
         seq_free(s);
         return internal_error("out of memory");
     }
@@ -239,13 +243,9 @@ remember_gap(struct seq *s, int64_t gap_us, int64_t count)
         s->gaps[s->num_gaps - 1].count += count;
         return 0;
     }
-    if (s->num_gaps == s->gap_capacity) {
-        size_t capacity = s->gap_capacity ? 2 * s->gap_capacity : 8;
-        struct gap_run *grown = realloc(s->gaps, capacity * sizeof *grown);
-        if (!grown) return internal_error("out of memory");
-        s->gaps = grown;
-        s->gap_capacity = capacity;
-    }
+    if (s->num_gaps == s->gap_capacity) /* an attempt has output_tokens - 1 gaps */
+        return internal_error("request %lld: more token gaps than output tokens",
+                              (long long)s->request.id);
     s->gaps[s->num_gaps++] = (struct gap_run){gap_us, count};
     return 0;
 }

@@ -177,8 +177,8 @@ kv_seq_free(struct kv_seq *seq)
     kv_seq_init(seq);
 }
 
-static int
-seq_reserve(struct kv_seq *seq, int64_t num_blocks)
+int
+kv_seq_reserve(struct kv_seq *seq, int64_t num_blocks)
 {
     if (num_blocks <= seq->capacity) return 0;
     int64_t capacity = seq->capacity < 8 ? 8 : 2 * seq->capacity;
@@ -273,7 +273,7 @@ kvcache_allocate(struct kvcache *kv, struct kv_seq *seq, const struct kv_tokens 
     /* Cached blocks already in use cost nothing; count them only when it matters. */
     if (fresh + cached > kv->num_free && fresh + cached_blocks_free(kv, t, cached) > kv->num_free)
         return 0;
-    if (seq_reserve(seq, need) < 0) return ERR_INTERNAL;
+    if (kv_seq_reserve(seq, need) < 0) return ERR_INTERNAL;
     /* Cached blocks first, so that taking fresh ones cannot evict them. */
     if (cached > 0) take_cached_blocks(kv, seq, t, cached);
     while (seq->num_blocks < need)

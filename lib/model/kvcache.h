@@ -103,6 +103,8 @@ void kvcache_free(struct kvcache *kv);
 void kv_seq_init(struct kv_seq *seq);
 /* Frees the array only: release the blocks first. */
 void kv_seq_free(struct kv_seq *seq);
+/* Makes room for num_blocks block ids in advance; 0 or ERR_INTERNAL. */
+int kv_seq_reserve(struct kv_seq *seq, int64_t num_blocks);
 
 /* ceil(num_tokens / block_size). */
 int64_t kvcache_blocks_for(const struct kvcache *kv, int64_t num_tokens);
