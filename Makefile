@@ -81,8 +81,8 @@ deps:
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	bin/gen-workload | bin/simulate --itl $(BUILD)/demo-itl.csv > $(BUILD)/demo-results.csv
-	bin/summarize --itl $(BUILD)/demo-itl.csv $(BUILD)/demo-results.csv
+	@rm -f $(BUILD)/demo-itl.csv
+	bin/gen-workload | bin/simulate --itl $(BUILD)/demo-itl.csv | bin/summarize --itl $(BUILD)/demo-itl.csv
 
 unit: $(UNIT_BIN)
 bats: all

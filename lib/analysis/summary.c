@@ -7,6 +7,7 @@
 #include "core/parse.h"
 
 #include <inttypes.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -565,22 +566,33 @@ summary_new(const struct summary_options *options)
     return s;
 }
 
+/* Opened only once the results are read: in `simulate --itl F | summarize
+ * --itl F`, simulate writes F just before it closes its output. */
+static int
+read_itl(struct summary *s, const char *path, struct itl_histogram **out)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "<stdin>" : path;
+    FILE *f = is_stdin ? stdin : fopen(path, "r");
+    if (!f) return config_error("cannot open '%s': %s", path, strerror(errno));
+    s->has_itl = true;
+    *out = itl_histogram_new();
+    int rc = *out ? itl_histogram_read(*out, f, name) : internal_error("out of memory");
+    if (!is_stdin) fclose(f);
+    return rc;
+}
+
 int
-summary_compute(FILE *results, const char *results_name, FILE *itl, const char *itl_name,
+summary_compute(FILE *results, const char *results_name, const char *itl_path,
                 const struct summary_options *options, struct summary **out)
 {
     struct summary *s = summary_new(options);
     if (!s) return internal_error("out of memory");
     struct itl_histogram *histogram = NULL;
     int rc = read_results(s, results, results_name);
-    if (!rc && itl) {
-        s->has_itl = true;
-        histogram = itl_histogram_new();
-        rc = histogram ? itl_histogram_read(histogram, itl, itl_name)
-                       : internal_error("out of memory");
-    }
+    if (!rc && itl_path) rc = read_itl(s, itl_path, &histogram);
     if (!rc) rc = latency_stats(s);
-    if (!rc && histogram) rc = itl_stats(s, histogram, itl_name);
+    if (!rc && histogram) rc = itl_stats(s, histogram, itl_path);
     itl_histogram_free(histogram);
     if (!rc) rc = sorted_groups(s, BY_SLO_CLASS, &s->by_slo_class, &s->num_slo_classes);
     if (!rc) rc = sorted_groups(s, BY_TENANT, &s->by_tenant, &s->num_tenants);
@@ -789,11 +801,11 @@ summary_write_json(const struct summary *s, FILE *out)
 }
 
 int
-summarize(FILE *results, const char *results_name, FILE *itl, const char *itl_name,
+summarize(FILE *results, const char *results_name, const char *itl_path,
           const struct summary_options *options, FILE *out)
 {
     struct summary *s;
-    int rc = summary_compute(results, results_name, itl, itl_name, options, &s);
+    int rc = summary_compute(results, results_name, itl_path, options, &s);
     if (rc) return rc;
     rc = summary_write_json(s, out);
     summary_free(s);

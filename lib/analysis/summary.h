@@ -67,19 +67,20 @@ struct summary {
 };
 
 /*
- * Reads every results row from `results` and, when itl is not NULL, the ITL
- * side file, then computes the summary. 0, ERR_DATA (reported with
- * file:line), ERR_INTERNAL; *out untouched on failure, else the caller's
- * (summary_free).
+ * Reads every results row from `results` and then, when itl_path is not
+ * NULL, the ITL side file at that path ("-": standard input), opened only
+ * after the results are read; then computes the summary. 0, ERR_DATA
+ * (reported with file:line), ERR_CONFIG (side file cannot be opened),
+ * ERR_INTERNAL; *out untouched on failure, else the caller's (summary_free).
  */
-int summary_compute(FILE *results, const char *results_name, FILE *itl, const char *itl_name,
+int summary_compute(FILE *results, const char *results_name, const char *itl_path,
                     const struct summary_options *options, struct summary **out);
 /* Writes the JSON document and a newline. 0 or ERR_INTERNAL; write errors stay in ferror(out). */
 int summary_write_json(const struct summary *summary, FILE *out);
 void summary_free(struct summary *summary);
 
 /* summary_compute() then summary_write_json(): the summarize tool's one call. */
-int summarize(FILE *results, const char *results_name, FILE *itl, const char *itl_name,
+int summarize(FILE *results, const char *results_name, const char *itl_path,
               const struct summary_options *options, FILE *out);
 
 /* Type 7 percentile of n >= 1 ascending values, p in [0, 1]. */

@@ -360,3 +360,11 @@ bad_results() {
     assert_output --regexp '^\{"ver (0|141) 0$'
     [ ! -s "$BATS_TEST_TMPDIR/err" ]
 }
+
+@test "summarize: --itl in the same pipe as simulate --itl reads the finished side file" {
+    itl="$BATS_TEST_TMPDIR/itl.csv"
+    run bash -o pipefail -c "gen-workload -n 300 --seed 5 | simulate --itl '$itl' | summarize --itl '$itl' | jq -e '.itl_ms.count'"
+    assert_success
+    expected=$(gen-workload -n 300 --seed 5 | simulate | awk -F, 'NR > 1 && $3 == "ok" { s += $10 - 1 } END { print s }')
+    assert_output "$expected"
+}

@@ -26,6 +26,23 @@ lcg_next(uint64_t bound)
     return (lcg_state >> 33) % bound;
 }
 
+/* Where testdata/FILE is from here, or NULL. */
+static const char *
+testdata_path(const char *file)
+{
+    static char path[256];
+    const char *prefixes[] = {"", "../", "../../"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%stestdata/%s", prefixes[i], file);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            fclose(f);
+            return path;
+        }
+    }
+    return NULL;
+}
+
 static FILE *
 open_testdata(const char *file)
 {
@@ -345,18 +362,16 @@ group(const struct summary_group *groups, size_t n, size_t i)
 TEST(summary_of_small_fixture)
 {
     FILE *results = open_testdata("results-small.csv");
-    FILE *itl = open_testdata("itl-small.csv");
+    const char *itl = testdata_path("itl-small.csv");
     if (!results || !itl) {
         CHECK(results && itl);
         if (results) fclose(results);
-        if (itl) fclose(itl);
         return;
     }
     struct summary_options options = {.slo_ttft_ms = 60, .slo_tpot_ms = 20};
     struct summary *s = NULL;
-    CHECK_EQ(summary_compute(results, "results-small.csv", itl, "itl-small.csv", &options, &s), 0);
+    CHECK_EQ(summary_compute(results, "results-small.csv", itl, &options, &s), 0);
     fclose(results);
-    fclose(itl);
     if (!s) return;
     const struct summary_section *all = &s->all;
 
@@ -486,7 +501,7 @@ TEST(summary_warmup_drops_early_arrivals)
     /* arrivals >= 40000: ids 4, 5, 6, 7, 8 (ok: 4 and 6) */
     struct summary_options options = {.warmup_us = 40000};
     struct summary *s = NULL;
-    CHECK_EQ(summary_compute(results, "results-small.csv", NULL, NULL, &options, &s), 0);
+    CHECK_EQ(summary_compute(results, "results-small.csv", NULL, &options, &s), 0);
     fclose(results);
     if (!s) return;
     CHECK_EQ(s->all.total, 5);
@@ -509,7 +524,7 @@ TEST(summary_json_is_one_line_and_stable)
     size_t size = 0;
     struct summary_options options = {0};
     struct summary *s = NULL;
-    CHECK_EQ(summary_compute(results, "results-small.csv", NULL, NULL, &options, &s), 0);
+    CHECK_EQ(summary_compute(results, "results-small.csv", NULL, &options, &s), 0);
     fclose(results);
     if (!s) return;
     FILE *f = open_memstream(&first, &size);
@@ -574,7 +589,7 @@ TEST(summary_large_random_matches_reference)
     FILE *in = fmemopen(text, size, "r");
     struct summary_options options = {0};
     struct summary *s = NULL;
-    CHECK_EQ(summary_compute(in, "random", NULL, NULL, &options, &s), 0);
+    CHECK_EQ(summary_compute(in, "random", NULL, &options, &s), 0);
     fclose(in);
     free(text);
     if (!s) return;

@@ -110,13 +110,8 @@ main(int argc, char **argv)
     if (itl_path && strcmp(itl_path, "-") == 0 && strcmp(path, "-") == 0)
         die("--itl - needs the results in a named file (both cannot be stdin)");
     FILE *in = open_input(path);
-    FILE *itl = itl_path ? open_input(itl_path) : NULL;
-
-    int rc = summarize(in, strcmp(path, "-") ? path : "<stdin>", itl,
-                       itl_path && strcmp(itl_path, "-") ? itl_path : "<stdin>", &opts, stdout);
-
+    int rc = summarize(in, strcmp(path, "-") ? path : "<stdin>", itl_path, &opts, stdout);
     if (in != stdin) fclose(in);
-    if (itl && itl != stdin) fclose(itl);
     int closed = close_stdout();
     return exit_status_of(rc ? rc : closed);
 }
