@@ -366,26 +366,6 @@ static const struct csv_column columns[NCOLUMNS] = {
     {"slo_class", true}, {"tenant", true}, {"instance", true}, {"gap_us", true}, {"count", true},
 };
 
-struct itl_reading {
-    const char *name;
-    const struct csv_record *rec;
-    const int *index;
-};
-
-static int
-bad_field(const struct itl_reading *rd, enum column c, const char *why)
-{
-    return error("%s:%ld: field '%s': %s: '%s'", rd->name, rd->rec->line, columns[c].name, why,
-                 rd->rec->fields[rd->index[c]]);
-}
-
-static int
-number(const struct itl_reading *rd, enum column c, int64_t min, int64_t max, int64_t *out)
-{
-    const char *why = parse_i64(rd->rec->fields[rd->index[c]], min, max, out);
-    return why ? bad_field(rd, c, why) : 0;
-}
-
 /* strcmp-style order of a row's key against the previous row's. */
 static int
 compare_rows(const char *slo_a, const char *tenant_a, int64_t instance_a, int64_t gap_a,
@@ -399,29 +379,22 @@ compare_rows(const char *slo_a, const char *tenant_a, int64_t instance_a, int64_
 }
 
 static int
-read_rows(struct itl_histogram *h, struct csv_reader *csv, const char *name)
+read_rows(struct itl_histogram *h, struct csv_table *t)
 {
+    const char *name = csv_table_name(t);
     struct csv_record rec;
-    int rc = csv_reader_next(csv, &rec);
-    if (rc == 0) return error("%s: empty input (no header line)", name);
-    if (rc < 0) return rc;
-    int index[NCOLUMNS];
-    if ((rc = csv_columns_map(&rec, name, columns, NCOLUMNS, index))) return rc;
-    size_t width = rec.count;
+    int rc;
     bool first = true;
     uint32_t prev_slo = 0, prev_tenant = 0;
     int64_t prev_instance = 0, prev_gap = 0;
-    while ((rc = csv_reader_next(csv, &rec)) > 0) {
-        if (rec.count != width)
-            return error("%s:%ld: %zu fields, the header has %zu", name, rec.line, rec.count,
-                         width);
-        struct itl_reading rd = {name, &rec, index};
+    while ((rc = csv_table_next(t, &rec)) > 0) {
         int64_t instance, gap_us, count;
-        if (number(&rd, INSTANCE, 0, INT_MAX, &instance) ||
-            number(&rd, GAP, 0, INT64_MAX / 2, &gap_us) ||
-            number(&rd, COUNT, 1, ITL_MAX_COUNT, &count))
+        if (csv_table_i64(t, &rec, INSTANCE, 0, INT_MAX, &instance) ||
+            csv_table_i64(t, &rec, GAP, 0, INT64_MAX / 2, &gap_us) ||
+            csv_table_i64(t, &rec, COUNT, 1, ITL_MAX_COUNT, &count))
             return ERR_DATA;
-        const char *slo = rec.fields[index[SLO_CLASS]], *tenant = rec.fields[index[TENANT]];
+        const char *slo = csv_table_field(t, &rec, SLO_CLASS);
+        const char *tenant = csv_table_field(t, &rec, TENANT);
         if (!first) {
             int order = compare_rows(slo, tenant, instance, gap_us, h->names->names[prev_slo],
                                      h->names->names[prev_tenant], prev_instance, prev_gap);
@@ -438,7 +411,7 @@ read_rows(struct itl_histogram *h, struct csv_reader *csv, const char *name)
         if ((rc = intern(h, slo, tenant, &slo_id, &tenant_id))) return rc;
         const char *why = NULL;
         rc = add_interned(h, slo_id, tenant_id, (int32_t)instance, gap_us, count, &why);
-        if (rc == ERR_DATA) return bad_field(&rd, COUNT, why);
+        if (rc == ERR_DATA) return csv_table_bad(t, &rec, COUNT, why);
         if (rc) return rc;
         first = false;
         prev_slo = slo_id;
@@ -452,10 +425,11 @@ read_rows(struct itl_histogram *h, struct csv_reader *csv, const char *name)
 int
 itl_histogram_read(struct itl_histogram *h, FILE *in, const char *name)
 {
-    struct csv_reader *csv = csv_reader_new(in, name);
-    if (!csv) return internal_error("out of memory");
-    int rc = read_rows(h, csv, name);
-    csv_reader_free(csv);
+    struct csv_table table;
+    int rc = csv_table_open(&table, in, name, columns, NCOLUMNS);
+    if (rc) return rc;
+    rc = read_rows(h, &table);
+    csv_table_close(&table);
     return rc;
 }
 

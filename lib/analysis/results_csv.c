@@ -158,28 +158,19 @@ results_csv_write(FILE *out, const struct request_result *r)
 /* ---- reader ---- */
 
 struct results_reader {
-    struct csv_reader *csv;
-    int index[NCOLUMNS];
-    size_t width;
+    struct csv_table table;
 };
 
 int
 results_reader_open(FILE *in, const char *name, struct results_reader **out)
 {
     struct results_reader *r = calloc(1, sizeof *r);
-    if (!r || !(r->csv = csv_reader_new(in, name))) {
+    if (!r) return internal_error("out of memory");
+    int rc = csv_table_open(&r->table, in, name, columns, NCOLUMNS);
+    if (rc) {
         free(r);
-        return internal_error("out of memory");
-    }
-    struct csv_record header;
-    int rc = csv_reader_next(r->csv, &header);
-    if (rc == 0) rc = error("%s: empty input (no header line)", name);
-    if (rc > 0) rc = csv_columns_map(&header, name, columns, NCOLUMNS, r->index);
-    if (rc < 0) {
-        results_reader_free(r);
         return rc;
     }
-    r->width = header.count;
     *out = r;
     return 0;
 }
@@ -187,28 +178,26 @@ results_reader_open(FILE *in, const char *name, struct results_reader **out)
 const char *
 results_reader_name(const struct results_reader *r)
 {
-    return csv_reader_name(r->csv);
+    return csv_table_name(&r->table);
 }
 
 static const char *
 field(const struct results_reader *r, const struct csv_record *rec, enum column c)
 {
-    return rec->fields[r->index[c]];
+    return csv_table_field(&r->table, rec, c);
 }
 
 static int
 bad(const struct results_reader *r, const struct csv_record *rec, enum column c, const char *why)
 {
-    return error("%s:%ld: field '%s': %s: '%s'", csv_reader_name(r->csv), rec->line,
-                 columns[c].name, why, field(r, rec, c));
+    return csv_table_bad(&r->table, rec, c, why);
 }
 
 static int
 number(const struct results_reader *r, const struct csv_record *rec, enum column c, int64_t min,
        int64_t max, int64_t *out)
 {
-    const char *why = parse_i64(field(r, rec, c), min, max, out);
-    return why ? bad(r, rec, c, why) : 0;
+    return csv_table_i64(&r->table, rec, c, min, max, out);
 }
 
 /* An empty field is TIME_NONE; otherwise a time in [0, RESULTS_MAX_TIME_US]. */
@@ -264,11 +253,8 @@ int
 results_reader_next(struct results_reader *r, struct result_row *out)
 {
     struct csv_record rec;
-    int rc = csv_reader_next(r->csv, &rec);
+    int rc = csv_table_next(&r->table, &rec);
     if (rc <= 0) return rc;
-    const char *name = csv_reader_name(r->csv);
-    if (rec.count != r->width)
-        return error("%s:%ld: %zu fields, the header has %zu", name, rec.line, rec.count, r->width);
     struct result_row row = {.line = rec.line};
     struct request_result *q = &row.result;
     int64_t instance = -1;
@@ -340,6 +326,6 @@ void
 results_reader_free(struct results_reader *r)
 {
     if (!r) return;
-    csv_reader_free(r->csv);
+    csv_table_close(&r->table);
     free(r);
 }

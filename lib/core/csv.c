@@ -2,6 +2,7 @@
 #include "core/csv.h"
 
 #include "core/error.h"
+#include "core/parse.h"
 
 #include <csv.h>
 #include <stdlib.h>
@@ -128,8 +129,8 @@ int
 csv_columns_map(const struct csv_record *header, const char *file,
                 const struct csv_column *columns, size_t count, int *index)
 {
-    int found[64];
-    if (count > 64) return internal_error("too many CSV columns");
+    int found[CSV_MAX_COLUMNS];
+    if (count > CSV_MAX_COLUMNS) return internal_error("too many CSV columns");
     for (size_t c = 0; c < count; c++) found[c] = -1;
     for (size_t f = 0; f < header->count; f++) {
         size_t c = 0;
@@ -154,6 +155,69 @@ csv_columns_map(const struct csv_record *header, const char *file,
                          columns[c].name);
     memcpy(index, found, count * sizeof *index);
     return 0;
+}
+
+int
+csv_table_open(struct csv_table *t, FILE *in, const char *name, const struct csv_column *columns,
+               size_t num_columns)
+{
+    *t = (struct csv_table){.columns = columns, .num_columns = num_columns};
+    if (!(t->reader = csv_reader_new(in, name))) return internal_error("out of memory");
+    struct csv_record header;
+    int rc = csv_reader_next(t->reader, &header);
+    if (rc == 0) rc = error("%s: empty input (no header line)", name);
+    if (rc > 0) rc = csv_columns_map(&header, name, columns, num_columns, t->index);
+    if (rc < 0) {
+        csv_table_close(t);
+        return rc;
+    }
+    t->width = header.count;
+    return 0;
+}
+
+int
+csv_table_next(struct csv_table *t, struct csv_record *out)
+{
+    int rc = csv_reader_next(t->reader, out);
+    if (rc > 0 && out->count != t->width)
+        return error("%s:%ld: %zu fields, the header has %zu", csv_reader_name(t->reader),
+                     out->line, out->count, t->width);
+    return rc;
+}
+
+const char *
+csv_table_name(const struct csv_table *t)
+{
+    return csv_reader_name(t->reader);
+}
+
+const char *
+csv_table_field(const struct csv_table *t, const struct csv_record *rec, size_t column)
+{
+    return t->index[column] < 0 ? "" : rec->fields[t->index[column]];
+}
+
+int
+csv_table_bad(const struct csv_table *t, const struct csv_record *rec, size_t column,
+              const char *why)
+{
+    return error("%s:%ld: field '%s': %s: '%s'", csv_table_name(t), rec->line,
+                 t->columns[column].name, why, csv_table_field(t, rec, column));
+}
+
+int
+csv_table_i64(const struct csv_table *t, const struct csv_record *rec, size_t column,
+              int64_t min, int64_t max, int64_t *out)
+{
+    const char *why = parse_i64(csv_table_field(t, rec, column), min, max, out);
+    return why ? csv_table_bad(t, rec, column, why) : 0;
+}
+
+void
+csv_table_close(struct csv_table *t)
+{
+    csv_reader_free(t->reader);
+    t->reader = NULL;
 }
 
 void

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct csv_record {
@@ -43,6 +44,39 @@ struct csv_column {
  */
 int csv_columns_map(const struct csv_record *header, const char *file,
                     const struct csv_column *columns, size_t count, int *index);
+
+/*
+ * csv_table: a CSV input whose header names known columns, read record by
+ * record; every record must have as many fields as the header. Strict
+ * like the rest: the header is mapped with csv_columns_map, and errors
+ * name file:line and the field. The table owns its reader, not the FILE.
+ */
+#define CSV_MAX_COLUMNS 64
+
+struct csv_table {
+    struct csv_reader *reader;
+    const struct csv_column *columns;
+    size_t num_columns;
+    int index[CSV_MAX_COLUMNS]; /* header position of each column, -1 if absent */
+    size_t width;
+};
+
+/* Reads and maps the header. 0, or ERR_DATA (empty input, bad header) / ERR_INTERNAL. */
+int csv_table_open(struct csv_table *table, FILE *in, const char *name,
+                   const struct csv_column *columns, size_t num_columns);
+/* 1: *out holds a record of the header's width; 0: end of input; ERR_DATA. */
+int csv_table_next(struct csv_table *table, struct csv_record *out);
+const char *csv_table_name(const struct csv_table *table);
+/* The text of a column in rec, "" when the header lacks that column. */
+const char *csv_table_field(const struct csv_table *table, const struct csv_record *rec,
+                            size_t column);
+/* Reports "file:line: field 'NAME': why: 'text'"; returns ERR_DATA. */
+int csv_table_bad(const struct csv_table *table, const struct csv_record *rec, size_t column,
+                  const char *why);
+/* Parses a column with parse_i64, reporting a bad value; 0 or ERR_DATA. */
+int csv_table_i64(const struct csv_table *table, const struct csv_record *rec, size_t column,
+                  int64_t min, int64_t max, int64_t *out);
+void csv_table_close(struct csv_table *table);
 
 /* Writes one field, quoting it only when it needs quoting. */
 void csv_write_field(FILE *out, const char *text);

@@ -9,9 +9,11 @@
 #include "workload/request_csv.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 
 struct outputs {
     FILE *results;
+    bool started; /* the results header is out */
     struct outfile steps;
     struct itl_histogram *itl;
 };
@@ -22,10 +24,21 @@ read_request(void *context, struct request *out)
     return request_reader_next(context, out);
 }
 
+/* The header goes out with the first result, so that a run failing
+ * before any result leaves its output empty. */
+static void
+start_results(struct outputs *o)
+{
+    if (o->started) return;
+    results_csv_write_header(o->results);
+    o->started = true;
+}
+
 static int
 write_result(void *context, const struct request_result *result)
 {
-    const struct outputs *o = context;
+    struct outputs *o = context;
+    start_results(o);
     results_csv_write(o->results, result);
     return 0;
 }
@@ -81,7 +94,6 @@ simulate_job_run(const struct simulate_job *job)
         request_reader_free(reader);
         return rc;
     }
-    results_csv_write_header(job->out);
     struct request_source source = {reader, read_request};
     struct engine_sink sink = {&o, write_result, job->steps_path ? write_step : NULL};
     struct gap_sink gaps = {o.itl, add_gaps};
@@ -101,6 +113,7 @@ simulate_job_run(const struct simulate_job *job)
         if (rc) outfile_abort(&o.steps);
         else rc = outfile_commit(&o.steps);
     }
-    if (rc) fputs("simulate failed: results incomplete", job->out);
+    if (!rc) start_results(&o);
+    else if (o.started) fputs("simulate failed: results incomplete", job->out);
     return rc;
 }

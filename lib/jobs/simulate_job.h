@@ -5,9 +5,11 @@
  * results to out as requests finish, the step trace and the ITL side file
  * to files that appear only when the run succeeds.
  *
- * When a run fails after results were written, out ends with a line that
- * is not a valid record (no newline, one field), so nothing downstream can
- * take the partial results for complete ones.
+ * The header is written with the first result (or at the end of a run
+ * with none), so a run failing before any result leaves out empty. When a
+ * run fails after results were written, out ends with a line that is not
+ * a valid record (no newline, one field), so nothing downstream can take
+ * the partial results for complete ones.
  */
 #ifndef SERVESIM_JOBS_SIMULATE_JOB_H
 #define SERVESIM_JOBS_SIMULATE_JOB_H

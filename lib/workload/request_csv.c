@@ -3,7 +3,6 @@
 
 #include "core/csv.h"
 #include "core/error.h"
-#include "core/parse.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -23,9 +22,7 @@ static const struct csv_column columns[NCOLUMNS] = {
 #define MAX_TIME_US ((int64_t)1 << 60)
 
 struct request_reader {
-    struct csv_reader *csv;
-    int index[NCOLUMNS];
-    size_t width;
+    struct csv_table table;
     int64_t last_arrival_us;
 };
 
@@ -33,78 +30,46 @@ int
 request_reader_open(FILE *in, const char *name, struct request_reader **out)
 {
     struct request_reader *r = calloc(1, sizeof *r);
-    if (!r || !(r->csv = csv_reader_new(in, name))) {
+    if (!r) return internal_error("out of memory");
+    int rc = csv_table_open(&r->table, in, name, columns, NCOLUMNS);
+    if (rc) {
         free(r);
-        return internal_error("out of memory");
-    }
-    struct csv_record header;
-    int rc = csv_reader_next(r->csv, &header);
-    if (rc == 0) rc = error("%s: empty input (no header line)", name);
-    if (rc > 0) rc = csv_columns_map(&header, name, columns, NCOLUMNS, r->index);
-    if (rc < 0) {
-        request_reader_free(r);
         return rc;
     }
-    r->width = header.count;
     *out = r;
     return 0;
-}
-
-static const char *
-field(const struct request_reader *r, const struct csv_record *rec, enum column c)
-{
-    return r->index[c] < 0 ? "" : rec->fields[r->index[c]];
-}
-
-static int
-bad(const struct request_reader *r, const struct csv_record *rec, enum column c, const char *why)
-{
-    return error("%s:%ld: field '%s': %s: '%s'", csv_reader_name(r->csv), rec->line,
-                 columns[c].name, why, field(r, rec, c));
-}
-
-static int
-number(const struct request_reader *r, const struct csv_record *rec, enum column c, int64_t min,
-       int64_t max, int64_t *out)
-{
-    const char *why = parse_i64(field(r, rec, c), min, max, out);
-    return why ? bad(r, rec, c, why) : 0;
 }
 
 int
 request_reader_next(struct request_reader *r, struct request *out)
 {
     struct csv_record rec;
-    int rc = csv_reader_next(r->csv, &rec);
+    const struct csv_table *t = &r->table;
+    int rc = csv_table_next(&r->table, &rec);
     if (rc <= 0) return rc;
-    const char *name = csv_reader_name(r->csv);
-    if (rec.count != r->width)
-        return error("%s:%ld: %zu fields, the header has %zu", name, rec.line, rec.count,
-                     r->width);
     struct request q = {0};
-    if (number(r, &rec, ID, 0, INT64_MAX, &q.id) ||
-        number(r, &rec, ARRIVAL, 0, MAX_TIME_US, &q.arrival_us) ||
-        number(r, &rec, INPUT, 1, MAX_TOKENS, &q.input_tokens) ||
-        number(r, &rec, OUTPUT, 1, MAX_TOKENS, &q.output_tokens))
+    if (csv_table_i64(t, &rec, ID, 0, INT64_MAX, &q.id) ||
+        csv_table_i64(t, &rec, ARRIVAL, 0, MAX_TIME_US, &q.arrival_us) ||
+        csv_table_i64(t, &rec, INPUT, 1, MAX_TOKENS, &q.input_tokens) ||
+        csv_table_i64(t, &rec, OUTPUT, 1, MAX_TOKENS, &q.output_tokens))
         return ERR_DATA;
-    if (r->index[ROUND] >= 0 && *field(r, &rec, ROUND) &&
-        number(r, &rec, ROUND, 0, INT64_MAX, &q.round))
+    if (*csv_table_field(t, &rec, ROUND) && csv_table_i64(t, &rec, ROUND, 0, INT64_MAX, &q.round))
         return ERR_DATA;
     if (q.arrival_us < r->last_arrival_us)
         return error("%s:%ld: field 'arrival_us': arrivals out of order (%" PRId64
                      " after %" PRId64 ")",
-                     name, rec.line, q.arrival_us, r->last_arrival_us);
-    const char *why = prefix_parse(field(r, &rec, PREFIX), &q.segments, &q.num_segments,
-                                   &q.prefix_tokens);
-    if (why) return bad(r, &rec, PREFIX, why);
+                     csv_table_name(t), rec.line, q.arrival_us, r->last_arrival_us);
+    const char *why = prefix_parse(csv_table_field(t, &rec, PREFIX), &q.segments,
+                                   &q.num_segments, &q.prefix_tokens);
+    if (why) return csv_table_bad(t, &rec, PREFIX, why);
     if (q.prefix_tokens > q.input_tokens) {
         free(q.segments);
-        return bad(r, &rec, PREFIX, "segments are longer than input_tokens");
+        return csv_table_bad(t, &rec, PREFIX, "segments are longer than input_tokens");
     }
-    q.prefix = strdup(field(r, &rec, PREFIX));
-    q.slo_class = strdup(field(r, &rec, SLO_CLASS));
-    q.tenant = strdup(field(r, &rec, TENANT));
-    q.session = strdup(field(r, &rec, SESSION));
+    q.prefix = strdup(csv_table_field(t, &rec, PREFIX));
+    q.slo_class = strdup(csv_table_field(t, &rec, SLO_CLASS));
+    q.tenant = strdup(csv_table_field(t, &rec, TENANT));
+    q.session = strdup(csv_table_field(t, &rec, SESSION));
     if (!q.prefix || !q.slo_class || !q.tenant || !q.session) {
         request_clear(&q);
         return internal_error("out of memory");
@@ -118,7 +83,7 @@ void
 request_reader_free(struct request_reader *r)
 {
     if (!r) return;
-    csv_reader_free(r->csv);
+    csv_table_close(&r->table);
     free(r);
 }
 
