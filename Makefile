@@ -50,11 +50,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps demo check unit bats bench install clean format
 all: $(BINS)
 
-# bin/ always holds the most recent build of the chosen flavour; the objects
-# of each flavour (plain, san, debug) live apart under build*/.
-bin/%: $(BUILD)/tools/%/main.o $(LIB_A)
-	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# bin/ holds the tools of the flavour built last; the objects of each flavour
+# (plain, san, debug) live apart under build*/. The stamp changes when the
+# flavour does, so switching relinks the tools even if bin/ looks newer.
+FLAVOUR := $(shell mkdir -p bin && { [ "$$(cat bin/.flavour 2>/dev/null)" = "$(BUILD)" ] || \
+                                     echo "$(BUILD)" > bin/.flavour; } && echo bin/.flavour)
+bin/%: $(BUILD)/tools/%/main.o $(LIB_A) $(FLAVOUR)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(FLAVOUR),$^) $(LDLIBS)
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
@@ -89,7 +91,7 @@ bats: all
 
 check: deps
 	@$(MAKE) --no-print-directory all unit
-	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN)
+	@sh tests/run.sh $(UNIT_BIN)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -201,8 +201,9 @@ int
 csv_table_bad(const struct csv_table *t, const struct csv_record *rec, size_t column,
               const char *why)
 {
-    return error("%s:%ld: field '%s': %s: '%s'", csv_table_name(t), rec->line,
-                 t->columns[column].name, why, csv_table_field(t, rec, column));
+    return error("%s:%ld:%d: field '%s': %s: '%s'", csv_table_name(t), rec->line,
+                 t->index[column] + 1, t->columns[column].name, why,
+                 csv_table_field(t, rec, column));
 }
 
 int

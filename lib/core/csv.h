@@ -70,7 +70,8 @@ const char *csv_table_name(const struct csv_table *table);
 /* The text of a column in rec, "" when the header lacks that column. */
 const char *csv_table_field(const struct csv_table *table, const struct csv_record *rec,
                             size_t column);
-/* Reports "file:line: field 'NAME': why: 'text'"; returns ERR_DATA. */
+/* Reports "file:line:column: field 'NAME': why: 'text'" (column: the field's
+ * 1-based position in the record); returns ERR_DATA. */
 int csv_table_bad(const struct csv_table *table, const struct csv_record *rec, size_t column,
                   const char *why);
 /* Parses a column with parse_i64, reporting a bad value; 0 or ERR_DATA. */

@@ -6,11 +6,28 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int
 outfile_open(struct outfile *out, const char *path)
 {
+    /* A device, pipe or socket (/dev/null, /dev/stdout, >(cmd)) is written
+     * in place: there is nothing to rename, and renaming over it would
+     * replace the device itself. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        FILE *f = fopen(path, "w");
+        char *copy = strdup(path);
+        if (!f || !copy) {
+            int rc = config_error("cannot open '%s': %s", path, strerror(errno));
+            if (f) fclose(f);
+            free(copy);
+            return rc;
+        }
+        *out = (struct outfile){f, copy, NULL};
+        return 0;
+    }
     size_t size = strlen(path) + 32;
     char *temporary = malloc(size);
     char *copy = strdup(path);
@@ -48,14 +65,14 @@ outfile_commit(struct outfile *out)
         failed = 1;
         saved = errno;
     }
-    if (!failed && rename(out->temporary, out->path) != 0) {
+    if (!failed && out->temporary && rename(out->temporary, out->path) != 0) {
         failed = 1;
         saved = errno;
     }
     int rc = 0;
     if (failed) {
         rc = internal_error("cannot write '%s': %s", out->path, strerror(saved));
-        unlink(out->temporary);
+        if (out->temporary) unlink(out->temporary);
     }
     release(out);
     return rc;
@@ -66,7 +83,7 @@ outfile_abort(struct outfile *out)
 {
     if (!out->file) return;
     fclose(out->file);
-    unlink(out->temporary);
+    if (out->temporary) unlink(out->temporary);
     release(out);
 }
 

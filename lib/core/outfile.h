@@ -3,7 +3,9 @@
  * outfile: an output file written under a temporary name in the same
  * directory and renamed into place only when outfile_commit succeeds, so
  * a failed run never leaves a file that looks complete. outfile_abort
- * removes the temporary file. The struct owns its FILE and names.
+ * removes the temporary file. A path naming something other than a regular
+ * file (a device, a pipe) is written in place. The struct owns its FILE
+ * and names.
  */
 #ifndef SERVESIM_CORE_OUTFILE_H
 #define SERVESIM_CORE_OUTFILE_H
@@ -13,7 +15,7 @@
 struct outfile {
     FILE *file;
     char *path;
-    char *temporary;
+    char *temporary; /* NULL when written in place */
 };
 
 /* 0 or ERR_CONFIG (cannot create; reported). */

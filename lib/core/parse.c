@@ -56,16 +56,25 @@ parse_double_list(const char *text, double min, double max, double *out, int n)
 {
     double values[16];
     if (n > 16) return "list too long";
-    char buf[512];
-    if (strlen(text) >= sizeof buf) return "list too long";
-    strcpy(buf, text);
-    int count = 0;
-    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (count == n) return "too many values";
-        const char *why = parse_double(tok, min, max, &values[count++]);
+    const char *p = text;
+    for (int i = 0; i < n; i++) {
+        /* every item is non-empty: "1,,2" and "1,2," are refused */
+        const char *comma = strchr(p, ',');
+        size_t length = comma ? (size_t)(comma - p) : strlen(p);
+        char item[64];
+        if (length == 0) return "empty value";
+        if (length >= sizeof item) return "not a number";
+        memcpy(item, p, length);
+        item[length] = '\0';
+        const char *why = parse_double(item, min, max, &values[i]);
         if (why) return why;
+        if (!comma) {
+            if (i + 1 < n) return "too few values";
+            break;
+        }
+        if (i + 1 == n) return "too many values";
+        p = comma + 1;
     }
-    if (count != n) return "too few values";
     memcpy(out, values, sizeof(double) * (size_t)n);
     return NULL;
 }

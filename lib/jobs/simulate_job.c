@@ -8,8 +8,10 @@
 #include "core/outfile.h"
 #include "workload/request_csv.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <string.h>
 
 struct outputs {
     FILE *results;
@@ -107,13 +109,16 @@ simulate_job_run(const struct simulate_job *job)
     }
     request_reader_free(reader);
     if (!rc && job->print_stats) print_stats(&stats);
+    /* The side files appear only if the results themselves were written. */
+    if (!rc) start_results(&o);
+    if (!rc && (fflush(job->out) != 0 || ferror(job->out)))
+        rc = internal_error("cannot write standard output: %s", strerror(errno));
     if (!rc && o.itl) rc = write_itl(o.itl, job->itl_path);
     itl_histogram_free(o.itl);
     if (o.steps.file) {
         if (rc) outfile_abort(&o.steps);
         else rc = outfile_commit(&o.steps);
     }
-    if (!rc) start_results(&o);
-    else if (o.started) fputs("simulate failed: results incomplete", job->out);
+    if (rc && o.started) fputs("simulate failed: results incomplete", job->out);
     return rc;
 }

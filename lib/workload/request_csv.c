@@ -56,9 +56,7 @@ request_reader_next(struct request_reader *r, struct request *out)
     if (*csv_table_field(t, &rec, ROUND) && csv_table_i64(t, &rec, ROUND, 0, INT64_MAX, &q.round))
         return ERR_DATA;
     if (q.arrival_us < r->last_arrival_us)
-        return error("%s:%ld: field 'arrival_us': arrivals out of order (%" PRId64
-                     " after %" PRId64 ")",
-                     csv_table_name(t), rec.line, q.arrival_us, r->last_arrival_us);
+        return csv_table_bad(t, &rec, ARRIVAL, "arrivals out of order (earlier than the line before)");
     const char *why = prefix_parse(csv_table_field(t, &rec, PREFIX), &q.segments,
                                    &q.num_segments, &q.prefix_tokens);
     if (why) return csv_table_bad(t, &rec, PREFIX, why);

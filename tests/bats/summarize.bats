@@ -241,49 +241,49 @@ bad_results() {
 @test "summarize: non-numeric field" {
     bad_results '1,0,ok,0,1,2,10,20,five,3,0,0,10,20,5,,\n'
     assert_failure 1
-    assert_output --partial "bad.csv:2: field 'input_tokens': not an integer: 'five'"
+    assert_output --partial "bad.csv:2:9: field 'input_tokens': not an integer: 'five'"
 }
 
 @test "summarize: negative number" {
     bad_results '1,0,ok,0,1,2,10,20,5,3,0,-1,10,20,5,,\n'
     assert_failure 1
-    assert_output --partial "bad.csv:2: field 'preemptions': negative: '-1'"
+    assert_output --partial "bad.csv:2:12: field 'preemptions': negative: '-1'"
 }
 
 @test "summarize: NaN" {
     bad_results '1,0,ok,0,1,2,10,20,5,3,0,0,10,20,nan,,\n'
     assert_failure 1
-    assert_output --partial "bad.csv:2: field 'tpot_us': NaN: 'nan'"
+    assert_output --partial "bad.csv:2:15: field 'tpot_us': NaN: 'nan'"
 }
 
 @test "summarize: overflowing number" {
     bad_results '1,0,ok,0,1,2,10,99999999999999999999,5,3,0,0,10,20,5,,\n'
     assert_failure 1
-    assert_output --partial "bad.csv:2: field 'finish_us': out of range (overflow)"
+    assert_output --partial "bad.csv:2:8: field 'finish_us': out of range (overflow)"
 }
 
 @test "summarize: unknown status" {
     bad_results '1,0,done,0,1,2,10,20,5,3,0,0,10,20,5,,\n'
     assert_failure 1
-    assert_output --partial "bad.csv:2: field 'status': unknown status"
+    assert_output --partial "bad.csv:2:3: field 'status': unknown status"
 }
 
 @test "summarize: a latency on a non-ok row, a missing one on an ok row" {
     bad_results '1,0,timeout,0,1,,,,5,3,0,0,,,0,,\n'
     assert_failure 1
-    assert_output --partial "bad.csv:2: field 'tpot_us': latency present on a row whose status is not ok"
+    assert_output --partial "bad.csv:2:15: field 'tpot_us': latency present on a row whose status is not ok"
     bad_results '1,0,ok,0,1,2,10,20,5,3,0,0,10,,5,,\n'
     assert_failure 1
-    assert_output --partial "bad.csv:2: field 'e2e_us': missing on an ok row"
+    assert_output --partial "bad.csv:2:14: field 'e2e_us': missing on an ok row"
 }
 
 @test "summarize: causality and derived latencies are checked" {
     bad_results '1,0,ok,0,1,2,10,20,5,3,0,0,10,20,5,,\n1,0,ok,5,4,6,10,20,5,3,0,0,5,15,5,,\n'
     assert_failure 1
-    assert_output --partial "bad.csv:3: field 'queued_us': earlier than arrival_us (causality)"
+    assert_output --partial "bad.csv:3:5: field 'queued_us': earlier than arrival_us (causality)"
     bad_results '1,0,ok,0,1,2,10,20,5,3,0,0,11,20,5,,\n'
     assert_failure 1
-    assert_output --partial "bad.csv:2: field 'ttft_us': differs from first_token_us - arrival_us"
+    assert_output --partial "bad.csv:2:13: field 'ttft_us': differs from first_token_us - arrival_us"
 }
 
 @test "summarize: bad ITL side files" {
@@ -298,7 +298,7 @@ bad_results() {
     printf 'slo_class,tenant,instance,gap_us,count\na,b,0,5,0\n' > "$BATS_TEST_TMPDIR/itl.csv"
     run tool summarize --itl "$BATS_TEST_TMPDIR/itl.csv" "$RES"
     assert_failure 1
-    assert_output --partial "itl.csv:2: field 'count'"
+    assert_output --partial "itl.csv:2:5: field 'count'"
 }
 
 @test "summarize: a failed run prints nothing on stdout" {

@@ -223,17 +223,20 @@ close_stdout(void)
     return failed ? internal_error("cannot write standard output: %s", strerror(saved)) : 0;
 }
 
+#define MAX_ARGS 1024
+
 int
 main(int argc, char **argv)
 {
     set_program_name(argv[0]);
-    /* flags are kept in order and applied after every --config file */
-    struct pending {
+    /* flags are kept in order and applied after every --config file; static,
+     * so that die() on a bad flag leaves nothing allocated behind */
+    static struct pending {
         int id;
         const char *arg;
-    } *flags = malloc((size_t)argc * sizeof *flags);
-    const char **files = malloc((size_t)argc * sizeof *files);
-    if (!flags || !files) return exit_status_of(internal_error("out of memory"));
+    } flags[MAX_ARGS];
+    static const char *files[MAX_ARGS];
+    if (argc > MAX_ARGS) die("too many arguments (at most %d)", MAX_ARGS - 1);
     size_t num_flags = 0, num_files = 0;
     bool help = false, version = false, cv_given = false;
     opterr = 0;
@@ -257,24 +260,17 @@ main(int argc, char **argv)
     }
     if (optind < argc) die("unexpected argument '%s' (see --help)", argv[optind]);
     if (version) {
-        free(flags);
-        free(files);
         puts("gen-workload (servesim) " VERSION);
         return exit_status_of(close_stdout());
     }
 
     struct config config;
     int rc = config_load(&config, files, num_files);
-    free(files);
-    if (rc) {
-        free(flags);
-        return exit_status_of(rc);
-    }
+    if (rc) return exit_status_of(rc);
     struct workload_config workload = config.workload;
     config_free(&config);
     for (size_t i = 0; i < num_flags; i++)
         apply_flag(&workload, flags[i].id, flags[i].arg);
-    free(flags);
     if (help) {
         usage(&workload);
         return exit_status_of(close_stdout());

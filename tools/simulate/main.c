@@ -131,8 +131,10 @@ print_config(const struct config *cfg, const struct engine_params *p)
            p->latency.beta[2]);
     const struct coefficient_set *s =
         catalog_coefficients(&cfg->catalog, e->model, e->gpu, e->tp, e->vllm_version);
-    if (e->have_alpha || e->have_beta) printf("coefficients_source: command line\n");
-    else if (s) printf("coefficients_source: %s (vLLM %s)\n", s->source, s->vllm_version);
+    char catalog[512] = "";
+    if (s) snprintf(catalog, sizeof catalog, "%s (vLLM %s)", s->source, s->vllm_version);
+    printf("alpha_source: %s\nbeta_source: %s\n", e->have_alpha ? "command line" : catalog,
+           e->have_beta ? "command line" : catalog);
 }
 
 int
@@ -195,11 +197,18 @@ main(int argc, char **argv)
         case OPT_CHECK: job.options.check_invariants = true; break;
         case OPT_PRINT: print = true; break;
         case OPT_STATS: job.print_stats = true; break;
-        case 'h': fputs(usage, stdout); return close_stdout() ? EXIT_INTERNAL : EXIT_OK;
+        case 'h':
+            config_free(&cfg);
+            fputs(usage, stdout);
+            return exit_status_of(close_stdout());
         case OPT_VERSION:
+            config_free(&cfg);
             puts("simulate (servesim) 0.1.0");
-            return close_stdout() ? EXIT_INTERNAL : EXIT_OK;
-        default: fputs("Try 'simulate --help'.\n", stderr); return EXIT_USAGE;
+            return exit_status_of(close_stdout());
+        default:
+            config_free(&cfg);
+            fputs("Try 'simulate --help'.\n", stderr);
+            return EXIT_USAGE;
         }
     }
     if (argc - optind > 1) die("at most one input file (try 'simulate --help')");
@@ -212,7 +221,7 @@ main(int argc, char **argv)
     if (print) {
         print_config(&cfg, &params);
         config_free(&cfg);
-        return close_stdout() ? EXIT_INTERNAL : EXIT_OK;
+        return exit_status_of(close_stdout());
     }
     job.params = &params;
     if (optind < argc && strcmp(argv[optind], "-") != 0) {
@@ -223,6 +232,9 @@ main(int argc, char **argv)
     rc = simulate_job_run(&job);
     if (job.in != stdin) fclose(job.in);
     config_free(&cfg);
-    int closed = close_stdout();
-    return exit_status_of(rc ? rc : closed);
+    if (rc) { /* already reported; stdout may hold the failure marker */
+        fclose(stdout);
+        return exit_status_of(rc);
+    }
+    return exit_status_of(close_stdout());
 }
