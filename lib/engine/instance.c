@@ -353,13 +353,16 @@ schedule_running(struct instance *in, int64_t *budget, struct batch *b)
         bool prefill = in_prefill(s);
         int64_t chunk = prefill ? prefill_chunk(in, s, s->num_computed, *budget) : 1;
         int64_t tokens = s->num_computed + chunk;
-        while (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens)) {
+        /* most decode steps fit in the last block and fill none: skip the calls */
+        bool fits = tokens <= s->kv.num_blocks * in->params.block_size;
+        while (!fits && !kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens)) {
             struct seq *victim = in->running[--in->num_running];
             if (preempt(in, victim)) return ERR_INTERNAL;
             b->preempted++;
             if (victim == s) return 0;
         }
-        kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
+        if (tokens % in->params.block_size == 0 || chunk > 1)
+            kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
         s->chunk = chunk;
         *budget -= chunk;
         b->size++;

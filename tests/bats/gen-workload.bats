@@ -135,8 +135,7 @@ refused() {
 }
 
 @test "gen-workload: memory does not grow with -n" {
-    [ "${VALGRIND:-0}" = 1 ] && skip "max RSS is not meaningful under valgrind"
-    [ -x /usr/bin/time ] || skip "/usr/bin/time is absent (make deps)"
+    require_plain_build
     small=$(/usr/bin/time -f %M "$TOP/bin/gen-workload" -n 10000 2>&1 >/dev/null)
     large=$(/usr/bin/time -f %M "$TOP/bin/gen-workload" -n 1000000 2>&1 >/dev/null)
     # 100 times the requests; the max RSS (KiB) may differ by noise only

@@ -21,3 +21,11 @@ tool() {
 require_shared_data() {
     [ -d "$SHARED/data" ] || skip "../shared/data is absent"
 }
+
+# Skips a test of peak memory where it means nothing: under valgrind, and in
+# a sanitizer build (AddressSanitizer holds freed memory in quarantine).
+require_plain_build() {
+    [ "${VALGRIND:-0}" = 1 ] && skip "peak memory is not meaningful under valgrind"
+    grep -qs san "$TOP/bin/.flavour" && skip "peak memory is not meaningful under sanitizers"
+    [ -x /usr/bin/time ] || skip "/usr/bin/time is absent (make deps)"
+}

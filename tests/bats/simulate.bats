@@ -480,3 +480,13 @@ refused() {
         $3 != "ok" && $3 != "unfinished" { bad = 1 }
         END { exit bad || !u || !k }' out.csv
 }
+
+@test "simulate: memory is bounded by the requests in flight, not the stream length" {
+    require_plain_build
+    gen-workload --rate 10 -n 10000 --seed 1 > "$BATS_TEST_TMPDIR/small.csv"
+    gen-workload --rate 10 -n 1000000 --seed 1 > "$BATS_TEST_TMPDIR/large.csv"
+    small=$(/usr/bin/time -f %M "$TOP/bin/simulate" < "$BATS_TEST_TMPDIR/small.csv" 2>&1 >/dev/null)
+    large=$(/usr/bin/time -f %M "$TOP/bin/simulate" < "$BATS_TEST_TMPDIR/large.csv" 2>&1 >/dev/null)
+    # 100 times the requests at the same load: the peak RSS (KiB) may differ by noise only
+    [ "$large" -le $((small + 2048)) ] || { echo "RSS $small KiB -> $large KiB"; return 1; }
+}
