@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 # pipeline.sh [N...]: times gen-workload | simulate | summarize for N requests
-# (default 100000 1000000) on the default engine (llama-3.1-8b-instruct, one H100)
-# at 10 requests/s, a rate it sustains. Prints a Markdown table: wall time of the
-# pipeline, of the pipeline pinned to one core (taskset), and each tool's time and
-# peak RSS (from /usr/bin/time) when run alone on a file.
+# (default 100000 1000000) on the default engine (llama-3.1-8b-instruct, one H100),
+# which saturates near 19 requests/s, at two loads it sustains: RATES (default
+# "15 10": about 80 % and 50 % of capacity). Prints a Markdown table: wall time of
+# the pipeline, of the pipeline pinned to one core (taskset), and each tool's time
+# and peak RSS (from /usr/bin/time) when run alone on a file.
 # Run from the top of the tree after `make`: `make bench` does both.
 set -eu
 cd "$(dirname "$0")/.."
@@ -12,10 +13,12 @@ sizes=${*:-100000 1000000}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT INT TERM
 t() { /usr/bin/time -f '%e %M' -o "$work/t" "$@"; cat "$work/t"; }
 
-echo "| requests | pipeline wall s | pipeline on one core s | gen-workload s / MB | simulate s / MB | summarize s / MB | simulate steps |"
-echo "|---|---|---|---|---|---|---|"
+rates=${RATES:-15 10}
+echo "| rate req/s | requests | pipeline wall s | pipeline on one core s | gen-workload s / MB | simulate s / MB | summarize s / MB | simulate steps |"
+echo "|---|---|---|---|---|---|---|---|"
+for rate in $rates; do
 for n in $sizes; do
-    gen="bin/gen-workload --rate 10 -n $n --seed 1"
+    gen="bin/gen-workload --rate $rate -n $n --seed 1"
     start=$(date +%s.%N)
     $gen | bin/simulate | bin/summarize > "$work/summary.json"
     wall=$(echo "$(date +%s.%N) - $start" | bc)
@@ -30,6 +33,7 @@ for n in $sizes; do
     m=$(t sh -c "bin/summarize < $work/results.csv > /dev/null")
     steps=$(sed -n 's/.* \([0-9]*\) steps.*/\1/p' "$work/stats")
     mb() { echo "$1" | awk '{printf "%.2f / %.0f", $1, $2 / 1024}'; }
-    printf '| %s | %.2f | %s | %s | %s | %s | %s |\n' "$n" "$wall" \
+    printf '| %s | %s | %.2f | %s | %s | %s | %s | %s |\n' "$rate" "$n" "$wall" \
         "$(printf '%.2f' "$one" 2>/dev/null || echo -)" "$(mb "$g")" "$(mb "$s")" "$(mb "$m")" "$steps"
+done
 done

@@ -9,8 +9,15 @@
 #include <string.h>
 #include <xxhash.h>
 
-struct gap_run {
-    int64_t gap_us, count;
+/*
+ * A stretch of a request's tokens produced by consecutive steps, closed by
+ * a gap that was not one step long (the request sat out a step). Regular
+ * gaps are the durations of steps from_step+1 .. to_step, kept in the
+ * engine's step log; only the irregular gap is stored.
+ */
+struct gap_note {
+    int64_t from_step, to_step;
+    int64_t gap_us;
 };
 
 /* One request inside the engine. */
@@ -25,9 +32,11 @@ struct seq {
     int64_t cached_tokens, preemptions;
     int64_t chunk; /* tokens scheduled in the current step; 0 = not in it */
     /* This attempt's token gaps, to take back out of the histogram if a
-     * preemption restarts the request. */
-    struct gap_run *gaps;
-    size_t num_gaps, gap_capacity;
+     * preemption restarts the request: the current stretch of consecutive
+     * steps, and the stretches closed before it. */
+    int64_t run_from_step, last_token_step;
+    struct gap_note *notes;
+    size_t num_notes, note_capacity;
 };
 
 struct instance {
@@ -42,6 +51,11 @@ struct instance {
     /* the step in progress */
     bool busy;
     int64_t step_start_us, step_end_us;
+    int64_t current_step, next_step; /* step indices, leapt steps included */
+    /* Durations of steps [log_first, next_step), at index % log_capacity:
+     * back to the oldest stretch of any running request. */
+    int64_t *log;
+    int64_t log_first, log_capacity;
     /* per-class counts of equal gaps in one step */
     int64_t *class_counts;
     uint32_t *touched;
@@ -83,7 +97,7 @@ seq_free(struct seq *s)
 {
     kv_seq_free(&s->kv);
     request_clear(&s->request);
-    free(s->gaps);
+    free(s->notes);
     free(s);
 }
 
@@ -99,6 +113,7 @@ instance_free(struct instance *in)
     free(in->class_counts);
     free(in->touched);
     free(in->leap_events);
+    free(in->log);
     kvcache_free(&in->kv);
     gap_histogram_free(&in->gap_histogram);
     free(in);
@@ -220,10 +235,8 @@ instance_enqueue(struct instance *in, struct request *request, int64_t now_us,
         return rc;
     }
     int64_t class_id = gap_histogram_class(&in->gap_histogram, q->slo_class, q->tenant);
-    /* room for the peak block table and every gap, allocated once */
-    s->gap_capacity = (size_t)(q->output_tokens - 1);
-    s->gaps = s->gap_capacity ? malloc(s->gap_capacity * sizeof *s->gaps) : NULL;
-    if (class_id < 0 || waiting_reserve(in) || (s->gap_capacity && !s->gaps) ||
+    /* room for the peak block table, allocated once */
+    if (class_id < 0 || waiting_reserve(in) ||
         kv_seq_reserve(&s->kv, kvcache_blocks_for(&in->kv, peak_tokens))) {
         seq_free(s);
         return internal_error("out of memory");
@@ -235,18 +248,39 @@ instance_enqueue(struct instance *in, struct request *request, int64_t now_us,
 
 /* ---- token gaps ------------------------------------------------------- */
 
-static int
-remember_gap(struct seq *s, int64_t gap_us, int64_t count)
+/* The oldest step whose duration a running request may still need. */
+static int64_t
+oldest_needed_step(const struct instance *in)
 {
-    if (count == 0) return 0;
-    if (s->num_gaps && s->gaps[s->num_gaps - 1].gap_us == gap_us) {
-        s->gaps[s->num_gaps - 1].count += count;
-        return 0;
+    int64_t oldest = in->next_step;
+    for (size_t i = 0; i < in->num_running; i++) {
+        const struct seq *s = in->running[i];
+        if (s->num_output == 0) continue;
+        int64_t from = s->num_notes ? s->notes[0].from_step : s->run_from_step;
+        if (from < oldest) oldest = from;
     }
-    if (s->num_gaps == s->gap_capacity) /* an attempt has output_tokens - 1 gaps */
-        return internal_error("request %lld: more token gaps than output tokens",
-                              (long long)s->request.id);
-    s->gaps[s->num_gaps++] = (struct gap_run){gap_us, count};
+    return oldest;
+}
+
+/* Appends a step's duration; the step's index is the returned one. */
+static int
+log_step(struct instance *in, int64_t duration_us)
+{
+    if (in->next_step - in->log_first == in->log_capacity) {
+        in->log_first = oldest_needed_step(in);
+        if (in->next_step - in->log_first == in->log_capacity) {
+            int64_t capacity = in->log_capacity ? 2 * in->log_capacity : 1024;
+            int64_t *log = malloc((size_t)capacity * sizeof *log);
+            if (!log) return internal_error("out of memory");
+            for (int64_t j = in->log_first; j < in->next_step; j++)
+                log[j % capacity] = in->log[j % in->log_capacity];
+            free(in->log);
+            in->log = log;
+            in->log_capacity = capacity;
+        }
+    }
+    in->log[in->next_step % in->log_capacity] = duration_us;
+    in->next_step++;
     return 0;
 }
 
@@ -284,13 +318,63 @@ flush_step_gaps(struct instance *in, int64_t gap_us)
     return rc;
 }
 
-/* Records one token gap of s; gaps equal to step_us are counted per class. */
-static int
-record_gap(struct instance *in, struct seq *s, int64_t gap_us, int64_t count, int64_t step_us)
+/* The first token of an attempt, produced by step `step`, opens a stretch. */
+static void
+first_token(struct seq *s, int64_t step, int64_t end_us)
 {
-    if (remember_gap(s, gap_us, count)) return ERR_INTERNAL;
-    if (gap_us == step_us) return count_step_gap(in, s->class_id, count);
-    return gap_histogram_add(&in->gap_histogram, s->class_id, gap_us, count);
+    s->run_from_step = s->last_token_step = step;
+    s->last_token_us = end_us;
+}
+
+/*
+ * The next token of s, produced by step `step` ending at end_us. After a
+ * token of the step before, the gap is that step's duration, counted per
+ * class for the whole step; otherwise it closes the stretch.
+ */
+static int
+next_token(struct instance *in, struct seq *s, int64_t step, int64_t end_us)
+{
+    int64_t gap_us = end_us - s->last_token_us;
+    s->last_token_us = end_us;
+    if (s->last_token_step == step - 1) {
+        s->last_token_step = step;
+        return count_step_gap(in, s->class_id, 1);
+    }
+    if (s->num_notes == s->note_capacity) {
+        size_t capacity = s->note_capacity ? 2 * s->note_capacity : 4;
+        struct gap_note *grown = realloc(s->notes, capacity * sizeof *grown);
+        if (!grown) return internal_error("out of memory");
+        s->notes = grown;
+        s->note_capacity = capacity;
+    }
+    s->notes[s->num_notes++] = (struct gap_note){s->run_from_step, s->last_token_step, gap_us};
+    s->run_from_step = s->last_token_step = step;
+    return gap_histogram_add(&in->gap_histogram, s->class_id, gap_us, 1);
+}
+
+/* Takes the regular gaps of steps from+1 .. to back out of the histogram. */
+static int
+forget_stretch(struct instance *in, const struct seq *s, int64_t from, int64_t to)
+{
+    for (int64_t j = from + 1; j <= to; j++)
+        if (gap_histogram_add(&in->gap_histogram, s->class_id, in->log[j % in->log_capacity], -1))
+            return ERR_INTERNAL;
+    return 0;
+}
+
+/* Takes every gap of s's current attempt back out of the histogram. */
+static int
+forget_gaps(struct instance *in, struct seq *s)
+{
+    if (s->num_output == 0) return 0;
+    for (size_t i = 0; i < s->num_notes; i++) {
+        const struct gap_note *n = &s->notes[i];
+        if (forget_stretch(in, s, n->from_step, n->to_step) ||
+            gap_histogram_add(&in->gap_histogram, s->class_id, n->gap_us, -1))
+            return ERR_INTERNAL;
+    }
+    s->num_notes = 0;
+    return forget_stretch(in, s, s->run_from_step, s->last_token_step);
 }
 
 /* ---- scheduling ------------------------------------------------------- */
@@ -322,11 +406,7 @@ static int
 preempt(struct instance *in, struct seq *s)
 {
     kvcache_preempt(&in->kv, &s->kv, &s->tokens);
-    for (size_t i = 0; i < s->num_gaps; i++)
-        if (gap_histogram_add(&in->gap_histogram, s->class_id, s->gaps[i].gap_us,
-                              -s->gaps[i].count))
-            return ERR_INTERNAL;
-    s->num_gaps = 0;
+    if (forget_gaps(in, s)) return ERR_INTERNAL;
     s->num_computed = 0;
     s->num_output = 0;
     s->first_token_us = TIME_NONE;
@@ -507,22 +587,22 @@ leap(struct instance *in, int64_t now_us, int64_t steps, int64_t step_us,
                 return internal_error("KV allocation failed inside a leap");
             }
         }
-        if (emit_step(in, sink, now_us + j * step_us, step_us, &b)) {
+        if (log_step(in, step_us) || emit_step(in, sink, now_us + j * step_us, step_us, &b)) {
             free(heap_starts);
             return ERR_INTERNAL;
         }
     }
     free(heap_starts);
 
-    int64_t end_us = now_us + steps * step_us;
+    int64_t end_us = now_us + steps * step_us, first_step = in->next_step - steps;
     for (size_t i = 0; i < n; i++) {
         struct seq *s = in->running[i];
-        int64_t first_gap = now_us + step_us - s->last_token_us;
-        if (record_gap(in, s, first_gap, 1, step_us) ||
-            record_gap(in, s, step_us, steps - 1, step_us))
+        if (next_token(in, s, first_step, now_us + step_us) ||
+            count_step_gap(in, s->class_id, steps - 1))
             return ERR_INTERNAL;
         s->num_computed += steps;
         s->num_output += steps;
+        s->last_token_step = in->next_step - 1;
         s->last_token_us = end_us;
     }
     in->stats.steps += steps;
@@ -557,6 +637,8 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
         return internal_error("instance %d: work waiting but nothing could be scheduled",
                               in->id);
     int64_t step_us = latency_step_us(&in->params.latency, b.prefill_tokens, b.decode_tokens);
+    in->current_step = in->next_step;
+    if (log_step(in, step_us)) return ERR_INTERNAL;
     in->busy = true;
     in->step_start_us = now_us;
     in->step_end_us = now_us + step_us;
@@ -568,7 +650,7 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
 
 /* Emits the tokens of s's scheduled chunk; returns 1 when s is done. */
 static int
-advance(struct instance *in, struct seq *s, int64_t end_us, int64_t step_us)
+advance(struct instance *in, struct seq *s, int64_t end_us)
 {
     bool was_prefill = in_prefill(s);
     s->num_computed += s->chunk;
@@ -577,11 +659,11 @@ advance(struct instance *in, struct seq *s, int64_t end_us, int64_t step_us)
         if (s->num_computed < s->request.input_tokens) return 0;
         s->num_output = 1;
         s->first_token_us = end_us + latency_token_delay_us(&in->params.latency);
+        first_token(s, in->current_step, end_us);
     } else {
-        if (record_gap(in, s, end_us - s->last_token_us, 1, step_us)) return ERR_INTERNAL;
+        if (next_token(in, s, in->current_step, end_us)) return ERR_INTERNAL;
         s->num_output++;
     }
-    s->last_token_us = end_us;
     return s->num_output == s->request.output_tokens;
 }
 
@@ -594,7 +676,7 @@ instance_step_end(struct instance *in, const struct engine_sink *sink)
     int rc = 0;
     for (size_t i = 0; i < in->num_running; i++) {
         struct seq *s = in->running[i];
-        int done = s->chunk > 0 ? advance(in, s, end_us, step_us) : 0;
+        int done = s->chunk > 0 ? advance(in, s, end_us) : 0;
         if (done < 0) return done;
         if (!done) {
             in->running[kept++] = s;
@@ -657,6 +739,9 @@ instance_check(const struct instance *in)
         held += s->kv.num_blocks;
     }
     for (int64_t b = 0; b < in->kv.num_blocks; b++) counted += in->kv.blocks[b].refcount;
+    if (oldest_needed_step(in) < in->log_first)
+        return internal_error("instance %d: the step log lost steps a request may need",
+                              in->id);
     if (held != counted)
         return internal_error("instance %d: requests hold %lld block references, the pool "
                               "counts %lld",

@@ -50,7 +50,8 @@ struct recorder {
     size_t num_results;
     struct step_record steps[1 << 16];
     size_t num_steps;
-    int64_t gaps; /* token gaps reported */
+    int64_t gaps;        /* token gaps reported */
+    int64_t gap_sum_us;  /* and their total length */
     uint64_t digest; /* of every result and step, in order */
 };
 
@@ -96,9 +97,10 @@ static int
 record_gap(void *context, const char *slo_class, const char *tenant, int instance,
            int64_t gap_us, int64_t count)
 {
-    (void)slo_class, (void)tenant, (void)instance, (void)gap_us;
+    (void)slo_class, (void)tenant, (void)instance;
     struct recorder *r = context;
     r->gaps += count;
+    r->gap_sum_us += gap_us * count;
     return 0;
 }
 
@@ -337,18 +339,24 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
             /* conservation: every injected request comes out once */
             CHECK_EQ(leaping.num_results, 300);
             bool seen[300] = {false}, once = true, causality = true;
-            int64_t gaps_expected = 0;
+            int64_t gaps_expected = 0, span_us = 0;
             for (size_t i = 0; i < leaping.num_results && i < 300; i++) {
                 const struct request_result *r = &leaping.results[i];
                 once = once && r->id >= 0 && r->id < 300 && !seen[r->id];
                 if (r->id >= 0 && r->id < 300) seen[r->id] = true;
                 causality = causality && causal(r);
-                if (r->status == STATUS_OK) gaps_expected += r->output_tokens - 1;
+                if (r->status == STATUS_OK) {
+                    gaps_expected += r->output_tokens - 1;
+                    span_us += r->finish_us - r->first_token_us;
+                }
             }
             CHECK(once);
             CHECK(causality);
-            /* ITL: exactly one gap per consecutive pair of output tokens */
+            /* ITL: exactly one gap per consecutive pair of output tokens, and
+             * together they span first token to last (preempted attempts'
+             * gaps taken back out) */
             CHECK_EQ(leaping.gaps, gaps_expected);
+            CHECK_EQ(leaping.gap_sum_us, span_us);
             /* clock never decreases; a step with work left over is followed at once */
             bool monotonic = true, work_conserving = true, within_pool = true;
             size_t steps = leaping.num_steps < sizeof leaping.steps / sizeof *leaping.steps
