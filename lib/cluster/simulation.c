@@ -128,7 +128,8 @@ abandon(struct run *r)
         struct request *q = e.payload;
         if (!rc) {
             struct request_result u = {
-                .id = q->id, .status = STATUS_UNFINISHED, .arrival_us = q->arrival_us,
+                .id = q->id, .instance = -1, .status = STATUS_UNFINISHED,
+                .arrival_us = q->arrival_us,
                 .queued_us = TIME_NONE, .scheduled_us = TIME_NONE, .first_token_us = TIME_NONE,
                 .finish_us = TIME_NONE, .input_tokens = q->input_tokens,
                 .output_tokens = q->output_tokens, .slo_class = q->slo_class, .tenant = q->tenant,

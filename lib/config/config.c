@@ -35,7 +35,7 @@ load_length(const struct yaml_doc *doc, const struct yaml_node *map, const char 
     const struct yaml_node *n = yaml_get(map, key);
     if (!n) return 0;
     if (yaml_expect(doc, n, YAML_MAP, key) || yaml_check_keys(doc, n, keys)) return ERR_CONFIG;
-    return yaml_get_double(doc, n, "mean", 1, (double)MAX_COUNT, &d->mean) ||
+    return yaml_get_double(doc, n, "mean", 0, (double)MAX_COUNT, &d->mean) ||
                    yaml_get_double(doc, n, "stdev", 0, (double)MAX_COUNT, &d->stdev) ||
                    yaml_get_i64(doc, n, "min", 1, MAX_COUNT, &d->min) ||
                    yaml_get_i64(doc, n, "max", 1, MAX_COUNT, &d->max)
@@ -277,7 +277,10 @@ unknown_combination(const struct catalog *c, const struct engine_config *e)
             strcmp(e->vllm_version, "newest") ? " and vLLM " : "",
             strcmp(e->vllm_version, "newest") ? e->vllm_version : "");
     for (size_t i = 0; i < c->num_coefficients; i++) {
-        const struct coefficient_set *s = &c->coefficients[i];
+        const struct coefficient_set *s = &c->coefficients[i], *p = i ? s - 1 : NULL;
+        if (p && !strcmp(p->model, s->model) && !strcmp(p->gpu, s->gpu) && p->tp == s->tp &&
+            !strcmp(p->vllm_version, s->vllm_version))
+            continue; /* the same combination fitted twice */
         fprintf(stderr, "  %s %s %lld %s\n", s->model, s->gpu, (long long)s->tp, s->vllm_version);
     }
     return ERR_CONFIG;
