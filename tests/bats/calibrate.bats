@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# calibrate compare: accuracy of a simulated run against a measured one, on a
+# pair small enough to work out by hand, and its refusals of runs that do not
+# describe the same requests.
+load helper
+
+HEADER=id,instance,status,arrival_us,queued_us,scheduled_us,first_token_us,finish_us,input_tokens,output_tokens,cached_tokens,preemptions,ttft_us,e2e_us,tpot_us,slo_class,tenant
+
+# row ID TTFT_MS [STATUS]: a one-output-token request arriving at ID seconds
+row() {
+    local id=$1 ttft=$(( $2 * 1000 )) status=${3:-ok} arrival=$(( $1 * 1000000 ))
+    if [ "$status" = ok ]; then
+        echo "$id,0,ok,$arrival,$arrival,$arrival,$((arrival + ttft)),$((arrival + ttft)),10,1,0,0,$ttft,$ttft,,s,t"
+    else
+        echo "$id,,$status,$arrival,,,,,10,1,0,0,,,,s,t"
+    fi
+}
+
+setup() {
+    cd "$BATS_TEST_TMPDIR"
+    { echo "$HEADER"; row 0 100; row 1 200; row 2 300; row 3 50 rejected; row 4 70; } > measured.csv
+    { echo "$HEADER"; row 0 110; row 1 180; row 2 330; row 3 60; row 5 90; } > simulated.csv
+}
+
+# By hand, over ids 0-2 (3 is not ok in the measured run, 4 and 5 are in one run only):
+#   measured ttft 100 200 300, simulated 110 180 330 (ms)
+#   means 200 and 206.666..., relative error 1/30; p50 200 and 180, relative error -0.1
+#   MAPE = mean(10/100, 20/200, 30/300) = 0.1; mean error = (10 - 20 + 30) / 3 > 0: over
+#   r = 22000 / sqrt(20000 * 25266.666...) = 0.97866...
+@test "calibrate compare: known answer on a hand-worked pair" {
+    run tool calibrate compare measured.csv simulated.csv
+    assert_success
+    jq -e '.requests == {"measured":5,"simulated":5,"compared":3,
+            "excluded":{"only_measured":1,"only_simulated":1,"not_ok":1,"warmup":0}}' <<< "$output"
+    jq -e '.ttft_ms.count == 3 and .ttft_ms.measured.mean == 200 and .ttft_ms.measured.p50 == 200
+           and .ttft_ms.simulated.p50 == 180' <<< "$output"
+    jq -e '(.ttft_ms.relative_error.mean - 1/30 | fabs) < 1e-12
+           and (.ttft_ms.relative_error.p50 + 0.1 | fabs) < 1e-12
+           and (.ttft_ms.mape - 0.1 | fabs) < 1e-12 and .ttft_ms.bias == "over"
+           and (.ttft_ms.pearson_r - 22000 / ((20000 * 25266.666666666668) | sqrt) | fabs) < 1e-12' <<< "$output"
+    # one output token: no TPOT anywhere
+    jq -e '.tpot_ms.count == 0 and .tpot_ms.mape == null' <<< "$output"
+}
+
+@test "calibrate compare: a run against itself has no error" {
+    gen-workload -n 300 --seed 3 | simulate > a.csv
+    run tool calibrate compare a.csv a.csv
+    assert_success
+    jq -e '[.ttft_ms, .tpot_ms, .e2e_ms][] | .mape == 0 and .pearson_r == 1 and .bias == "none"
+           and .relative_error == {"mean":0,"p50":0,"p90":0,"p99":0}' <<< "$output"
+}
+
+@test "calibrate compare: warm-up requests are left out and counted" {
+    run tool calibrate compare --warmup-us 1500000 measured.csv simulated.csv
+    assert_success
+    jq -e '.requests.compared == 1 and .requests.excluded.warmup == 2' <<< "$output"
+}
+
+@test "calibrate compare: runs of different requests are refused" {
+    sed 's/^1,0,ok,\(.*\),10,1,/1,0,ok,\1,11,1,/' simulated.csv > other.csv
+    run --separate-stderr tool calibrate compare measured.csv other.csv
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"other.csv:3: id 1 has 11 input"*"not the same request stream"* ]]
+
+    { cat measured.csv; row 2 300; } > twice.csv
+    run --separate-stderr tool calibrate compare twice.csv simulated.csv
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"twice.csv:7: id 2 appears twice"* ]]
+
+    { echo "$HEADER"; row 9 100; } > stranger.csv
+    run --separate-stderr tool calibrate compare measured.csv stranger.csv
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"no request id in common"* ]]
+    [ -z "$output" ]
+}
+
+@test "calibrate compare: bad data and usage errors" {
+    { echo "$HEADER"; echo "0,0,ok,-5,,,,,10,1,0,0,,,,s,t"; } > negative.csv
+    run --separate-stderr tool calibrate compare negative.csv simulated.csv
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"negative.csv:2:4: field 'arrival_us'"* ]]
+    [ -z "$output" ]
+
+    { echo "$HEADER"; echo "0,0,ok,0,0,0,100000,100000,10,1,0,0,,100000,,s,t"; } > missing.csv
+    run --separate-stderr tool calibrate compare missing.csv simulated.csv
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"missing.csv:2:13: field 'ttft_us': missing on an ok row"* ]]
+
+    run tool calibrate compare measured.csv
+    [ "$status" -eq 2 ]
+    run tool calibrate compare --warmup-us -1 measured.csv simulated.csv
+    [ "$status" -eq 2 ]
+    run tool calibrate fit
+    [ "$status" -eq 2 ]
+    run tool calibrate
+    [ "$status" -eq 2 ]
+    run bash -c "calibrate compare measured.csv simulated.csv > /dev/full"
+    [ "$status" -eq 3 ]
+}
+
+@test "calibrate: --help example runs, --version is exact" {
+    run tool calibrate --version
+    assert_output "calibrate (servesim) 0.1.0"
+    run tool calibrate --help
+    assert_success
+    example=$(sed -n '/^Example:/,/^$/p' <<< "$output" | sed '1d;/^$/d' | tr '\n' ' ')
+    run bash -o pipefail -c "$example"
+    assert_success
+    jq -e '.requests.compared == 500' <<< "$output"
+}
