@@ -37,7 +37,7 @@ endif
 
 ALL_CFLAGS   = $(STD_FLAGS) $(WARN_FLAGS) $(CFLAGS)
 ALL_CPPFLAGS = -Ilib -MMD -MP $(CPPFLAGS)
-LDLIBS       = -lcsv -lyaml -lgsl -lgslcblas -lxxhash -lm
+LDLIBS       = -lcsv -lyaml -ljansson -lgsl -lgslcblas -lxxhash -lm
 
 LIB_SRC  := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/defaults_yaml.o

@@ -4,7 +4,7 @@
 # Does nothing (and needs no network) when everything is present. Exit 2 when
 # packages are missing and cannot be installed (not root, no sudo).
 set -eu
-PACKAGES="gcc make libc6-dev libcsv-dev libyaml-dev libgsl-dev libxxhash-dev
+PACKAGES="gcc make libc6-dev libcsv-dev libyaml-dev libgsl-dev libxxhash-dev libjansson-dev
           jq bats bats-assert bats-support time"
 missing=
 for p in $PACKAGES; do

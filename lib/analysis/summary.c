@@ -336,7 +336,8 @@ add_row(struct summary *s, const struct result_row *row, const char *name)
     in->keys[TTFT][i] = key_of((double)row->ttft_us);
     in->keys[TPOT][i] = row->has_tpot ? key_of(row->tpot_us) : KEY_NONE;
     in->keys[E2E][i] = key_of((double)row->e2e_us);
-    in->keys[QUEUEING][i] = key_of((double)(q->scheduled_us - q->arrival_us));
+    in->keys[QUEUEING][i] =
+        q->scheduled_us != TIME_NONE ? key_of((double)(q->scheduled_us - q->arrival_us)) : KEY_NONE;
     for (int d = 0; d < NDIMENSIONS; d++)
         in->group[d][i] = group[d];
     return 0;

@@ -108,3 +108,72 @@ setup() {
     assert_success
     jq -e '.requests.compared == 500' <<< "$output"
 }
+
+# testdata/vllm-h100/tiny.json: request 0 (ttft 25 ms, e2e 205 ms, 10 tokens: tpot 20 ms),
+# request 1 records 0 output tokens (left out), request 2 (30 ms, 110 ms, 5 tokens: tpot
+# 20 ms), request 3 failed at the client (dropped).
+@test "calibrate import vllm-h100: a hand-made run becomes requests, measured results and an engine" {
+    run --separate-stderr tool calibrate import vllm-h100 "$TOP/testdata/vllm-h100/tiny.json" --out .
+    assert_success
+    [[ "$stderr" == *"1 of 4 requests record 0 output tokens"* ]]
+    [[ "$stderr" == *"1 of 4 requests failed at the client"* ]]
+    run cat requests.csv
+    assert_output "$(printf '%s\n' 'id,arrival_us,input_tokens,output_tokens,prefix,slo_class,tenant,session,round' \
+        '0,0,100,10,,,,,0' '2,90000,300,5,,,,,0' '3,90000,40,7,,,,,0')"
+    run cat measured.csv
+    assert_line --index 1 "0,0,ok,0,,,25000,205000,100,10,0,0,25000,205000,20000,,"
+    assert_line --index 2 "2,0,ok,90000,,,120000,200000,300,5,0,0,30000,110000,20000,,"
+    assert_line --index 3 "3,,dropped,90000,,,,,40,7,0,0,,,,,"
+    run summarize measured.csv
+    jq -e '.requests.ok == 2 and .requests.dropped == 1 and .tpot_ms.mean == 20' <<< "$output"
+    # the engine file configures simulate, which replays the same requests
+    run bash -o pipefail -c "simulate --config engine.yaml --alpha 0,0,0 --beta 5000,10,100 requests.csv > simulated.csv && calibrate compare measured.csv simulated.csv"
+    assert_success
+    jq -e '.requests.compared == 2 and .requests.excluded.not_ok == 1' <<< "$output"
+}
+
+@test "calibrate import: broken runs are refused with the element named" {
+    sed 's/"input_tokens": 300/"input_tokens": -3/' "$TOP/testdata/vllm-h100/tiny.json" > bad.json
+    cp "$TOP/testdata/vllm-h100/tiny_ground_truth.json" bad_ground_truth.json
+    run --separate-stderr tool calibrate import vllm-h100 bad.json --out .
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"bad.json: requests[2].input_tokens: negative"* ]]
+    [ ! -e requests.csv ] && [ ! -e measured.csv ] && [ ! -e engine.yaml ]
+
+    cp "$TOP/testdata/vllm-h100/tiny.json" short.json
+    head -3 "$TOP/testdata/vllm-h100/tiny_ground_truth.json" | sed '$ s/,$/]/' > short_ground_truth.json
+    run --separate-stderr tool calibrate import vllm-h100 short.json --out .
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"3 entries for 4 requests"* ]]
+
+    cp "$TOP/testdata/vllm-h100/tiny.json" late.json
+    sed 's/"ttft_s": 0.030, "e2e_s": 0.110/"ttft_s": 0.3, "e2e_s": 0.110/' \
+        "$TOP/testdata/vllm-h100/tiny_ground_truth.json" > late_ground_truth.json
+    run --separate-stderr tool calibrate import vllm-h100 late.json --out .
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"[0]: e2e_s is shorter than ttft_s"* ]]
+
+    printf '{"requests": [' > truncated.json
+    cp late_ground_truth.json truncated_ground_truth.json
+    run --separate-stderr tool calibrate import vllm-h100 truncated.json --out .
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"truncated.json:1:"* ]]
+
+    run tool calibrate import csv-of-my-own x.json --out .
+    [ "$status" -eq 2 ]
+    run tool calibrate import vllm-h100 "$TOP/testdata/vllm-h100/tiny.json"
+    [ "$status" -eq 2 ]
+}
+
+@test "calibrate import: a real H100 run (../shared) keeps its row count and token totals" {
+    require_shared_data
+    run_json="$SHARED/data/groundtruth/vllm-h100-train/20260217-231439-llama-2-7b-tp1-general.json"
+    [ -f "$run_json" ] || skip "ground-truth run absent"
+    run tool calibrate import vllm-h100 "$run_json" --out .
+    assert_success
+    expected=$(jq '[.requests[] | select(.output_tokens > 0)] | length, (map(.input_tokens) | add), (map(.output_tokens) | add)' "$run_json" | tr '\n' ' ')
+    actual=$(awk -F, 'NR > 1 { n++; i += $3; o += $4 } END { print n, i, o }' requests.csv)
+    [ "$actual " = "$expected" ] || { echo "requests.csv: $actual, source: $expected"; return 1; }
+    run summarize measured.csv
+    jq -e '.requests.ok == 16724' <<< "$output"
+}

@@ -368,3 +368,11 @@ bad_results() {
     expected=$(gen-workload -n 300 --seed 5 | simulate | awk -F, 'NR > 1 && $3 == "ok" { s += $10 - 1 } END { print s }')
     assert_output "$expected"
 }
+
+@test "summarize: a measured run without queue timestamps is read; queueing covers rows that have them" {
+    header=$(head -1 "$TOP/testdata/results-small.csv")
+    { echo "$header"; echo "0,0,ok,0,,,100000,200000,10,2,0,0,100000,200000,100000,s,t"; } > "$BATS_TEST_TMPDIR/measured.csv"
+    run tool summarize "$BATS_TEST_TMPDIR/measured.csv"
+    assert_success
+    jq -e '.ttft_ms.mean == 100 and .e2e_ms.mean == 200 and .queueing_ms == null' <<< "$output"
+}

@@ -228,7 +228,7 @@ TEST(results_reader_is_strict)
         "1,0,ok,0,3,2,10,20,5,3,0,0,10,20,5,,\n",     /* queued after scheduled */
         "1,0,ok,0,1,2,10,20,5,3,0,0,,20,5,,\n",       /* ttft missing on ok */
         "1,0,ok,0,1,2,10,20,5,3,0,0,10,20,,,\n",      /* tpot missing, 3 tokens */
-        "1,0,ok,0,,2,10,20,5,3,0,0,10,20,5,,\n",      /* queued missing on ok */
+        "1,0,ok,0,1,2,,20,5,3,0,0,10,20,5,,\n",       /* first token missing on ok */
         "1,,ok,0,1,2,10,20,5,3,0,0,10,20,5,,\n",      /* instance missing on ok */
         "1,0,timeout,0,1,,,,5,3,0,0,0,,,,\n",         /* latency on a non-ok row */
         "1,0,ok,0,1,2,10,20,5,3,6,0,10,20,5,,\n",     /* cached > input */

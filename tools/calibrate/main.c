@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* calibrate: measure how well a simulated run matches a measured one. */
+/* calibrate: bring measured vLLM runs in, and measure how well simulations match them. */
 #include "analysis/compare.h"
+#include "jobs/calibrate_import.h"
 #include "core/error.h"
 #include "core/outfile.h"
 #include "core/parse.h"
@@ -8,17 +9,26 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
-    "usage: calibrate compare [--warmup-us T] MEASURED.csv SIMULATED.csv\n"
+    "usage: calibrate import FORMAT RUN --out DIR\n"
+    "       calibrate compare [--warmup-us T] MEASURED.csv SIMULATED.csv\n"
+    "\n"
+    "import turns a measured vLLM run into DIR/requests.csv (the request stream),\n"
+    "DIR/measured.csv (what was measured, as per-request results) and DIR/engine.yaml\n"
+    "(the engine, for simulate --config). FORMAT: vllm-h100 (RUN is EXP.json, with\n"
+    "EXP_ground_truth.json beside it).\n"
+    "\n"
     "Compares two per-request result files (docs/formats.md) request by request and\n"
     "prints one JSON object: for ttft, tpot and e2e the measured and simulated mean,\n"
     "p50, p90 and p99 and their relative errors, the request-level MAPE, Pearson's r\n"
     "and the bias. Requests are matched by id; only requests ok in both runs are\n"
     "compared, and every other one is counted under the reason it was left out.\n"
     "\n"
-    "  --warmup-us T    leave out requests that arrived before T (measured arrival)\n"
+    "  --out DIR        import: the directory to write into (it must exist)\n"
+    "  --warmup-us T    compare: leave out requests that arrived before T (measured arrival)\n"
     "  -h, --help       this help\n"
     "  --version        print the version\n"
     "\n"
@@ -28,10 +38,11 @@ static const char usage[] =
     "\n"
     "Exit status: 0 ok, 1 bad input data, 2 usage error, 3 internal error.\n";
 
-enum { OPT_WARMUP = 256, OPT_VERSION };
+enum { OPT_WARMUP = 256, OPT_OUT, OPT_VERSION };
 
 static const struct option options[] = {
     {"warmup-us", required_argument, NULL, OPT_WARMUP},
+    {"out", required_argument, NULL, OPT_OUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -46,10 +57,16 @@ open_input(const char *path)
     return f;
 }
 
-static int
-compare(int argc, char **argv)
+struct arguments {
+    struct compare_options compare;
+    const char *out_dir;
+    int first_operand, num_operands;
+};
+
+/* Parses the options of any subcommand (argv[0] is the subcommand). */
+static void
+parse(int argc, char **argv, struct arguments *a)
 {
-    struct compare_options opts = {0};
     int c;
     optind = 1;
     opterr = 0;
@@ -57,25 +74,46 @@ compare(int argc, char **argv)
         const char *why;
         switch (c) {
         case OPT_WARMUP:
-            if ((why = parse_i64(optarg, 0, (int64_t)1 << 60, &opts.warmup_us)))
+            if ((why = parse_i64(optarg, 0, (int64_t)1 << 60, &a->compare.warmup_us)))
                 die("--warmup-us: %s: '%s'", why, optarg);
             break;
-        case 'h': fputs(usage, stdout); return exit_status_of(close_stdout());
-        case OPT_VERSION: puts("calibrate (servesim) 0.1.0"); return exit_status_of(close_stdout());
+        case OPT_OUT: a->out_dir = optarg; break;
+        case 'h': fputs(usage, stdout); exit(exit_status_of(close_stdout()));
+        case OPT_VERSION: puts("calibrate (servesim) 0.1.0"); exit(exit_status_of(close_stdout()));
         case ':': die("option '%s' needs a value; try --help", argv[optind - 1]);
         default: die("unknown option '%s'; try --help", argv[optind - 1]);
         }
     }
-    if (argc - optind != 2) die("compare needs MEASURED.csv and SIMULATED.csv; try --help");
-    const char *measured = argv[optind], *simulated = argv[optind + 1];
+    a->first_operand = optind;
+    a->num_operands = argc - optind;
+}
+
+static int
+import(int argc, char **argv)
+{
+    struct arguments a = {0};
+    parse(argc, argv, &a);
+    if (a.num_operands != 2) die("import needs FORMAT and RUN; try --help");
+    if (!a.out_dir) die("import needs --out DIR");
+    struct import_job job = {argv[a.first_operand], argv[a.first_operand + 1], a.out_dir};
+    return exit_status_of(calibrate_import(&job));
+}
+
+static int
+compare(int argc, char **argv)
+{
+    struct arguments a = {0};
+    parse(argc, argv, &a);
+    if (a.num_operands != 2) die("compare needs MEASURED.csv and SIMULATED.csv; try --help");
+    const char *measured = argv[a.first_operand], *simulated = argv[a.first_operand + 1];
     if (!strcmp(measured, "-") && !strcmp(simulated, "-"))
         die("at most one of the two runs can be standard input");
-    FILE *a = open_input(measured), *b = open_input(simulated);
+    FILE *f = open_input(measured), *g = open_input(simulated);
     struct comparison result;
-    int rc = compare_runs(a, strcmp(measured, "-") ? measured : "<stdin>", b,
-                          strcmp(simulated, "-") ? simulated : "<stdin>", &opts, &result);
-    if (a != stdin) fclose(a);
-    if (b != stdin) fclose(b);
+    int rc = compare_runs(f, strcmp(measured, "-") ? measured : "<stdin>", g,
+                          strcmp(simulated, "-") ? simulated : "<stdin>", &a.compare, &result);
+    if (f != stdin) fclose(f);
+    if (g != stdin) fclose(g);
     if (!rc) rc = comparison_write_json(&result, stdout);
     int closed = close_stdout();
     return exit_status_of(rc ? rc : closed);
@@ -85,7 +123,7 @@ int
 main(int argc, char **argv)
 {
     set_program_name(argv[0]);
-    if (argc < 2) die("a subcommand is needed (compare); try --help");
+    if (argc < 2) die("a subcommand is needed (import, compare); try --help");
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         fputs(usage, stdout);
         return exit_status_of(close_stdout());
@@ -95,5 +133,6 @@ main(int argc, char **argv)
         return exit_status_of(close_stdout());
     }
     if (!strcmp(argv[1], "compare")) return compare(argc - 1, argv + 1);
-    die("unknown subcommand '%s' (known: compare); try --help", argv[1]);
+    if (!strcmp(argv[1], "import")) return import(argc - 1, argv + 1);
+    die("unknown subcommand '%s' (known: import, compare); try --help", argv[1]);
 }
