@@ -177,3 +177,46 @@ setup() {
     run summarize measured.csv
     jq -e '.requests.ok == 16724' <<< "$output"
 }
+
+# Two runs simulated with known coefficients (a0 8000; b 6000, 20, 150) at two loads:
+# the fit must find every coefficient again within 2 %.
+@test "calibrate fit: recovers known coefficients within 2 %" {
+    for rate in 8 16; do
+        mkdir r$rate
+        gen-workload --rate $rate -n 3000 --seed $rate --prompt-tokens 400 --output-tokens 100 > r$rate/requests.csv
+        printf 'engine:\n  model: meta-llama/llama-3.1-8b-instruct\n  gpu: H100\n  tp: 1\n  max_num_seqs: 128\n  num_gpu_blocks: 20000\n' > r$rate/engine.yaml
+        simulate --config r$rate/engine.yaml --alpha 8000,0,0 --beta 6000,20,150 r$rate/requests.csv > r$rate/measured.csv
+    done
+    run --separate-stderr tool calibrate fit r8 r16
+    assert_success
+    line=$(grep '^  - {model' <<< "$output")
+    read -r a0 b0 b1 b2 < <(sed -E 's/.*alpha: \[([^,]*),.*beta: \[([^,]*), ([^,]*), ([^]]*)\].*/\1 \2 \3 \4/' <<< "$line")
+    within() { awk -v x="$1" -v t="$2" 'BEGIN { e = (x - t) / t; exit !(e < 0.02 && e > -0.02) }'; }
+    within "$a0" 8000 && within "$b0" 6000 && within "$b1" 20 && within "$b2" 150 ||
+        { echo "fitted a0 $a0 b $b0 $b1 $b2"; return 1; }
+    # the file configures simulate: with it, the runs are reproduced closely
+    printf '%s\n' "$output" > fitted.yaml
+    simulate --config r16/engine.yaml --config fitted.yaml r16/requests.csv > again.csv
+    run tool calibrate compare r16/measured.csv again.csv
+    jq -e '[.ttft_ms, .e2e_ms, .tpot_ms][] | (.relative_error.mean | fabs) < 0.02' <<< "$output"
+}
+
+@test "calibrate fit: runs of different engines are refused, and so is an empty run" {
+    mkdir a b
+    gen-workload -n 50 > a/requests.csv
+    cp a/requests.csv b/requests.csv
+    printf 'engine:\n  tp: 1\n  num_gpu_blocks: 5000\n' > a/engine.yaml
+    printf 'engine:\n  tp: 2\n  num_gpu_blocks: 5000\n' > b/engine.yaml
+    simulate --config a/engine.yaml --alpha 1,0,0 --beta 1,1,1 a/requests.csv > a/measured.csv
+    cp a/measured.csv b/measured.csv
+    run --separate-stderr tool calibrate fit a b
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"not the same engine"* ]]
+    head -1 a/measured.csv > b/measured.csv
+    cp a/engine.yaml b/engine.yaml
+    run --separate-stderr tool calibrate fit b
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"no ok request after the warm-up"* ]]
+    run tool calibrate fit missing-dir
+    [ "$status" -eq 2 ]
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* calibrate: bring measured vLLM runs in, and measure how well simulations match them. */
 #include "analysis/compare.h"
+#include "jobs/calibrate_fit.h"
 #include "jobs/calibrate_import.h"
 #include "core/error.h"
 #include "core/outfile.h"
@@ -8,18 +9,24 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
     "usage: calibrate import FORMAT RUN --out DIR\n"
+    "       calibrate fit [--warmup-us T] [--iterations N] [--progress] DIR...\n"
     "       calibrate compare [--warmup-us T] MEASURED.csv SIMULATED.csv\n"
     "\n"
     "import turns a measured vLLM run into DIR/requests.csv (the request stream),\n"
     "DIR/measured.csv (what was measured, as per-request results) and DIR/engine.yaml\n"
     "(the engine, for simulate --config). FORMAT: vllm-h100 (RUN is EXP.json, with\n"
     "EXP_ground_truth.json beside it).\n"
+    "\n"
+    "fit searches the blackbox coefficients (b0, b1, b2, a0) that make simulate\n"
+    "reproduce the mean TTFT, E2E and TPOT of imported runs of one engine, and prints\n"
+    "them as a YAML file for simulate --config (docs/accuracy.md).\n"
     "\n"
     "Compares two per-request result files (docs/formats.md) request by request and\n"
     "prints one JSON object: for ttft, tpot and e2e the measured and simulated mean,\n"
@@ -28,7 +35,9 @@ static const char usage[] =
     "compared, and every other one is counted under the reason it was left out.\n"
     "\n"
     "  --out DIR        import: the directory to write into (it must exist)\n"
-    "  --warmup-us T    compare: leave out requests that arrived before T (measured arrival)\n"
+    "  --warmup-us T    fit, compare: leave out requests that arrived before T\n"
+    "  --iterations N   fit: simplex iterations per pass, two passes (default 300)\n"
+    "  --progress       fit: a line per iteration on standard error\n"
     "  -h, --help       this help\n"
     "  --version        print the version\n"
     "\n"
@@ -38,11 +47,13 @@ static const char usage[] =
     "\n"
     "Exit status: 0 ok, 1 bad input data, 2 usage error, 3 internal error.\n";
 
-enum { OPT_WARMUP = 256, OPT_OUT, OPT_VERSION };
+enum { OPT_WARMUP = 256, OPT_OUT, OPT_ITERATIONS, OPT_PROGRESS, OPT_VERSION };
 
 static const struct option options[] = {
     {"warmup-us", required_argument, NULL, OPT_WARMUP},
     {"out", required_argument, NULL, OPT_OUT},
+    {"iterations", required_argument, NULL, OPT_ITERATIONS},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -60,6 +71,8 @@ open_input(const char *path)
 struct arguments {
     struct compare_options compare;
     const char *out_dir;
+    int64_t iterations;
+    bool progress;
     int first_operand, num_operands;
 };
 
@@ -78,6 +91,11 @@ parse(int argc, char **argv, struct arguments *a)
                 die("--warmup-us: %s: '%s'", why, optarg);
             break;
         case OPT_OUT: a->out_dir = optarg; break;
+        case OPT_ITERATIONS:
+            if ((why = parse_i64(optarg, 1, 100000, &a->iterations)))
+                die("--iterations: %s: '%s'", why, optarg);
+            break;
+        case OPT_PROGRESS: a->progress = true; break;
         case 'h': fputs(usage, stdout); exit(exit_status_of(close_stdout()));
         case OPT_VERSION: puts("calibrate (servesim) 0.1.0"); exit(exit_status_of(close_stdout()));
         case ':': die("option '%s' needs a value; try --help", argv[optind - 1]);
@@ -97,6 +115,25 @@ import(int argc, char **argv)
     if (!a.out_dir) die("import needs --out DIR");
     struct import_job job = {argv[a.first_operand], argv[a.first_operand + 1], a.out_dir};
     return exit_status_of(calibrate_import(&job));
+}
+
+static int
+fit(int argc, char **argv)
+{
+    struct arguments a = {.iterations = 300};
+    parse(argc, argv, &a);
+    if (a.num_operands < 1) die("fit needs at least one imported run directory; try --help");
+    struct fit_job job = {
+        .runs = (const char *const *)(argv + a.first_operand),
+        .num_runs = (size_t)a.num_operands,
+        .warmup_us = a.compare.warmup_us,
+        .max_iterations = (int)a.iterations,
+        .out = stdout,
+        .progress = a.progress,
+    };
+    int rc = calibrate_fit(&job);
+    int closed = close_stdout();
+    return exit_status_of(rc ? rc : closed);
 }
 
 static int
@@ -123,7 +160,7 @@ int
 main(int argc, char **argv)
 {
     set_program_name(argv[0]);
-    if (argc < 2) die("a subcommand is needed (import, compare); try --help");
+    if (argc < 2) die("a subcommand is needed (import, fit, compare); try --help");
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         fputs(usage, stdout);
         return exit_status_of(close_stdout());
@@ -134,5 +171,6 @@ main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "compare")) return compare(argc - 1, argv + 1);
     if (!strcmp(argv[1], "import")) return import(argc - 1, argv + 1);
-    die("unknown subcommand '%s' (known: import, compare); try --help", argv[1]);
+    if (!strcmp(argv[1], "fit")) return fit(argc - 1, argv + 1);
+    die("unknown subcommand '%s' (known: import, fit, compare); try --help", argv[1]);
 }

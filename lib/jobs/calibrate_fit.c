@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "jobs/calibrate_fit.h"
+
+#include "analysis/results_csv.h"
+#include "cluster/simulation.h"
+#include "config/config.h"
+#include "core/error.h"
+#include "core/parse.h"
+#include "workload/request_csv.h"
+
+#include <errno.h>
+#include <gsl/gsl_multimin.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { TTFT, E2E, TPOT, NMETRICS };
+enum { B0, B1, B2, A0, NPARAMS };
+
+/* A measured request's latencies (ms), NaN where not compared. */
+struct target {
+    int64_t id;
+    double value[NMETRICS];
+};
+
+
+/* TTFT, E2E and TPOT (NaN with one output token) in ms. */
+static void
+latencies_of(int64_t arrival_us, int64_t first_us, int64_t finish_us, int64_t output_tokens,
+             double out[NMETRICS])
+{
+    out[TTFT] = (double)(first_us - arrival_us) / 1000.0;
+    out[E2E] = (double)(finish_us - arrival_us) / 1000.0;
+    out[TPOT] = output_tokens > 1
+                         ? (double)(finish_us - first_us) / 1000.0 / (double)(output_tokens - 1)
+                         : NAN;
+}
+
+static int
+by_id(const void *a, const void *b)
+{
+    const struct target *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+#define NQUANTILES 5
+static const double quantiles[NQUANTILES] = {0.1, 0.25, 0.5, 0.75, 0.9};
+
+/* Growing arrays of one run's values per metric (ms). */
+struct samples {
+    double *value[NMETRICS];
+    size_t count[NMETRICS], capacity[NMETRICS];
+};
+
+static int
+samples_add(struct samples *s, const double v[NMETRICS])
+{
+    for (int k = 0; k < NMETRICS; k++) {
+        if (!isfinite(v[k])) continue;
+        if (s->count[k] == s->capacity[k]) {
+            size_t capacity = s->capacity[k] ? 2 * s->capacity[k] : 1024;
+            double *grown = realloc(s->value[k], capacity * sizeof *grown);
+            if (!grown) return internal_error("out of memory");
+            s->value[k] = grown;
+            s->capacity[k] = capacity;
+        }
+        s->value[k][s->count[k]++] = v[k];
+    }
+    return 0;
+}
+
+static void
+samples_free(struct samples *s)
+{
+    for (int k = 0; k < NMETRICS; k++) free(s->value[k]);
+}
+
+/* The mean and the quantiles of each metric: what the fit matches. */
+struct profile {
+    double stat[NMETRICS][NQUANTILES + 1];
+};
+
+static void
+profile_of(struct samples *s, struct profile *p)
+{
+    for (int k = 0; k < NMETRICS; k++) {
+        size_t n = s->count[k];
+        if (n == 0) {
+            for (int q = 0; q <= NQUANTILES; q++) p->stat[k][q] = NAN;
+            continue;
+        }
+        gsl_sort(s->value[k], 1, n);
+        double sum = 0;
+        for (size_t i = 0; i < n; i++) sum += s->value[k][i];
+        p->stat[k][0] = sum / (double)n;
+        for (int q = 0; q < NQUANTILES; q++)
+            p->stat[k][q + 1] = gsl_stats_quantile_from_sorted_data(s->value[k], 1, n, quantiles[q]);
+    }
+}
+
+struct run {
+    const char *dir;
+    struct profile measured_profile;
+    struct config config;
+    struct engine_params params;
+    struct request *requests;
+    size_t num_requests;
+    struct target *targets; /* the measured requests compared, sorted by id */
+    size_t num_targets;
+};
+
+struct fit {
+    struct run *runs;
+    size_t num_runs;
+    int64_t warmup_us;
+    int evaluations;
+};
+
+static int
+open_in(const char *dir, const char *name, FILE **out, char *path, size_t size)
+{
+    if ((size_t)snprintf(path, size, "%s/%s", dir, name) >= size)
+        return config_error("path too long: '%s'", dir);
+    *out = fopen(path, "r");
+    if (!*out) return config_error("cannot open '%s': %s", path, strerror(errno));
+    return 0;
+}
+
+static int
+load_requests(struct run *r)
+{
+    char path[4096];
+    FILE *f;
+    int rc = open_in(r->dir, "requests.csv", &f, path, sizeof path);
+    if (rc) return rc;
+    struct request_reader *reader;
+    if (!(rc = request_reader_open(f, path, &reader))) {
+        size_t capacity = 0;
+        struct request q;
+        while ((rc = request_reader_next(reader, &q)) > 0) {
+            if (r->num_requests == capacity) {
+                capacity = capacity ? 2 * capacity : 1024;
+                struct request *grown = realloc(r->requests, capacity * sizeof *grown);
+                if (!grown) {
+                    request_clear(&q);
+                    rc = internal_error("out of memory");
+                    break;
+                }
+                r->requests = grown;
+            }
+            r->requests[r->num_requests++] = q;
+        }
+        request_reader_free(reader);
+    }
+    fclose(f);
+    return rc;
+}
+
+static int
+load_measured(struct run *r, int64_t warmup_us)
+{
+    char path[4096];
+    FILE *f;
+    int rc = open_in(r->dir, "measured.csv", &f, path, sizeof path);
+    if (rc) return rc;
+    struct results_reader *reader;
+    size_t capacity = 0;
+    if (!(rc = results_reader_open(f, path, &reader))) {
+        struct result_row row;
+        while ((rc = results_reader_next(reader, &row)) > 0) {
+            const struct request_result *q = &row.result;
+            if (q->status != STATUS_OK || q->arrival_us < warmup_us) continue;
+            if (r->num_targets == capacity) {
+                capacity = capacity ? 2 * capacity : 1024;
+                struct target *grown = realloc(r->targets, capacity * sizeof *grown);
+                if (!grown) {
+                    rc = internal_error("out of memory");
+                    break;
+                }
+                r->targets = grown;
+            }
+            struct target *t = &r->targets[r->num_targets++];
+            latencies_of(q->arrival_us, q->first_token_us, q->finish_us, q->output_tokens,
+                         t->value);
+            t->id = q->id;
+        }
+        results_reader_free(reader);
+    }
+    fclose(f);
+    if (!rc) qsort(r->targets, r->num_targets, sizeof *r->targets, by_id);
+    struct samples all = {{0}, {0}, {0}};
+    for (size_t i = 0; i < r->num_targets && !rc; i++) rc = samples_add(&all, r->targets[i].value);
+    if (!rc) profile_of(&all, &r->measured_profile);
+    samples_free(&all);
+    for (size_t i = 1; i < r->num_targets && !rc; i++)
+        if (r->targets[i].id == r->targets[i - 1].id)
+            rc = error("%s: id %lld appears twice", path, (long long)r->targets[i].id);
+    if (!rc && r->num_targets == 0)
+        rc = error("%s: no ok request after the warm-up to fit against", path);
+    return rc;
+}
+
+static int
+load_engine(struct run *r)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/engine.yaml", r->dir) >= sizeof path)
+        return config_error("path too long: '%s'", r->dir);
+    const char *files[] = {path};
+    int rc = config_load(&r->config, files, 1);
+    if (rc) return rc;
+    /* the coefficients are what is being fitted: any will do to resolve the rest */
+    r->config.engine.have_alpha = r->config.engine.have_beta = true;
+    return config_resolve_engine(&r->config, &r->params);
+}
+
+/* ---- one evaluation: simulate every run with the given coefficients ---- */
+
+struct list_source {
+    const struct request *requests;
+    size_t count, next;
+};
+
+static int
+next_request(void *context, struct request *out)
+{
+    struct list_source *s = context;
+    if (s->next == s->count) return 0;
+    return request_copy(out, &s->requests[s->next++]) == 0 ? 1 : ERR_INTERNAL;
+}
+
+struct sink_state {
+    int64_t warmup_us;
+    const struct run *run;
+    int64_t missing; /* measured ok, not finished in the simulation */
+    struct samples samples;
+};
+
+static int
+collect(void *context, const struct request_result *r)
+{
+    struct sink_state *s = context;
+    if (r->arrival_us < s->warmup_us) return 0;
+    struct target key = {.id = r->id};
+    const struct target *t =
+        bsearch(&key, s->run->targets, s->run->num_targets, sizeof key, by_id);
+    if (!t) return 0; /* not measured ok: nothing to compare with */
+    if (r->status != STATUS_OK) {
+        s->missing++;
+        return 0;
+    }
+    double simulated[NMETRICS];
+    latencies_of(r->arrival_us, r->first_token_us, r->finish_us, r->output_tokens, simulated);
+    return samples_add(&s->samples, simulated);
+}
+
+static void
+latency_of(const double theta[NPARAMS], struct latency_model *m)
+{
+    *m = (struct latency_model){.alpha = {exp(theta[A0]), 0, 0},
+                                .beta = {exp(theta[B0]), exp(theta[B1]), exp(theta[B2])}};
+}
+
+/* Simulates run r with the coefficients: the run's loss. */
+static int
+simulate_run(struct fit *fit, struct run *r, const double theta[NPARAMS], double *loss_out)
+{
+    latency_of(theta, &r->params.latency);
+    struct list_source list = {r->requests, r->num_requests, 0};
+    struct request_source source = {&list, next_request};
+    struct sink_state state = {.warmup_us = fit->warmup_us, .run = r};
+    struct engine_sink sink = {&state, collect, NULL};
+    struct simulation_options options = {0};
+    int rc = simulation_run(&r->params, &options, &source, &sink, NULL, NULL);
+    /* squared relative errors of each metric's mean and quantiles */
+    struct profile p;
+    profile_of(&state.samples, &p);
+    samples_free(&state.samples);
+    double total = 0;
+    int terms = 0;
+    for (int k = 0; k < NMETRICS; k++)
+        for (int q = 0; q <= NQUANTILES; q++) {
+            double m = r->measured_profile.stat[k][q];
+            if (!(m > 0)) continue;
+            double e = isfinite(p.stat[k][q]) ? (p.stat[k][q] - m) / m : 1.0;
+            total += e * e;
+            terms++;
+        }
+    /* requests measured ok that the simulation did not finish weigh like wrong terms */
+    *loss_out = (total + (double)state.missing) / (double)(terms ? terms : 1);
+    return rc;
+}
+
+static double
+loss(const gsl_vector *v, void *context)
+{
+    struct fit *fit = context;
+    double theta[NPARAMS], total = 0;
+    for (int i = 0; i < NPARAMS; i++) theta[i] = gsl_vector_get(v, (size_t)i);
+    fit->evaluations++;
+    for (size_t i = 0; i < fit->num_runs; i++) {
+        double run_loss;
+        if (simulate_run(fit, &fit->runs[i], theta, &run_loss) || !isfinite(run_loss))
+            return GSL_POSINF;
+        total += run_loss;
+    }
+    return total / (double)fit->num_runs;
+}
+
+/* ---- the search ---- */
+
+static int
+same_engine(const struct run *a, const struct run *b)
+{
+    const struct engine_config *x = &a->config.engine, *y = &b->config.engine;
+    if (strcasecmp(x->model, y->model) || strcmp(x->gpu, y->gpu) || x->tp != y->tp)
+        return config_error("runs '%s' (%s on %s, tp %lld) and '%s' (%s on %s, tp %lld) are "
+                            "not the same engine: fit them apart",
+                            a->dir, x->model, x->gpu, (long long)x->tp, b->dir, y->model, y->gpu,
+                            (long long)y->tp);
+    return 0;
+}
+
+/* Nelder-Mead from theta, steps of `step` in log space; theta is updated. */
+static int
+minimize(struct fit *fit, double theta[NPARAMS], double step, int max_iterations,
+         bool progress, double *best)
+{
+    gsl_multimin_function f = {loss, NPARAMS, fit};
+    gsl_vector *x = gsl_vector_alloc(NPARAMS), *steps = gsl_vector_alloc(NPARAMS);
+    gsl_multimin_fminimizer *m =
+        gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, NPARAMS);
+    if (!x || !steps || !m) {
+        gsl_vector_free(x);
+        gsl_vector_free(steps);
+        if (m) gsl_multimin_fminimizer_free(m);
+        return internal_error("out of memory");
+    }
+    for (int i = 0; i < NPARAMS; i++) gsl_vector_set(x, (size_t)i, theta[i]);
+    gsl_vector_set_all(steps, step);
+    gsl_multimin_fminimizer_set(m, &f, x, steps);
+    for (int it = 0; it < max_iterations; it++) {
+        if (gsl_multimin_fminimizer_iterate(m)) break;
+        if (progress)
+            fprintf(stderr, "%s: iteration %d, loss %.6g, %d simulations\n", program_name(),
+                    it + 1, m->fval, fit->evaluations);
+        if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(m), 1e-6) == GSL_SUCCESS) break;
+    }
+    for (int i = 0; i < NPARAMS; i++) theta[i] = gsl_vector_get(m->x, (size_t)i);
+    *best = m->fval;
+    gsl_multimin_fminimizer_free(m);
+    gsl_vector_free(x);
+    gsl_vector_free(steps);
+    return 0;
+}
+
+static void
+put_number(FILE *out, double x)
+{
+    char buf[40];
+    format_double(buf, sizeof buf, x);
+    fputs(buf, out);
+}
+
+static void
+write_coefficients(const struct fit *fit, const double theta[NPARAMS], double best, FILE *out)
+{
+    struct latency_model m;
+    latency_of(theta, &m);
+    const struct engine_config *e = &fit->runs[0].config.engine;
+    fprintf(out, "# SPDX-License-Identifier: GPL-3.0-or-later\n"
+                 "# fitted by calibrate fit (blackbox; warm-up %lld us; loss %.6g after %d "
+                 "simulations) on:\n",
+            (long long)fit->warmup_us, best, fit->evaluations);
+    for (size_t i = 0; i < fit->num_runs; i++) fprintf(out, "#   %s\n", fit->runs[i].dir);
+    fprintf(out, "engine:\n  vllm_version: measured\ncoefficients:\n  - {model: %s, gpu: %s, "
+                 "tp: %lld, vllm: \"measured\", alpha: [",
+            e->model, e->gpu, (long long)e->tp);
+    for (int i = 0; i < 3; i++) {
+        if (i) fputs(", ", out);
+        put_number(out, m.alpha[i]);
+    }
+    fputs("], beta: [", out);
+    for (int i = 0; i < 3; i++) {
+        if (i) fputs(", ", out);
+        put_number(out, m.beta[i]);
+    }
+    fprintf(out, "], source: \"calibrate fit on %zu measured run%s\"}\n", fit->num_runs,
+            fit->num_runs == 1 ? "" : "s");
+}
+
+static void
+free_runs(struct run *runs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < runs[i].num_requests; j++) request_clear(&runs[i].requests[j]);
+        free(runs[i].requests);
+        free(runs[i].targets);
+        config_free(&runs[i].config);
+    }
+    free(runs);
+}
+
+int
+calibrate_fit(const struct fit_job *job)
+{
+    struct fit fit = {.num_runs = job->num_runs, .warmup_us = job->warmup_us};
+    fit.runs = calloc(job->num_runs, sizeof *fit.runs);
+    if (!fit.runs) return internal_error("out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < job->num_runs && !rc; i++) {
+        struct run *r = &fit.runs[i];
+        r->dir = job->runs[i];
+        rc = load_engine(r);
+        if (!rc) rc = load_requests(r);
+        if (!rc) rc = load_measured(r, job->warmup_us);
+        if (!rc && i > 0) rc = same_engine(&fit.runs[0], r);
+    }
+    if (!rc) {
+        /* a generic start: 5 ms per step, 20 us per prefill and 100 us per decode
+         * token, 5 ms of queueing; then a restart from the best point found */
+        double theta[NPARAMS] = {log(5000), log(20), log(100), log(5000)}, best = 0;
+        /* restarts with smaller simplexes: the loss has plateaus (step times are
+         * whole microseconds) on which a simplex can stall */
+        static const double steps[] = {1.0, 0.3, 0.1, 0.03};
+        for (size_t i = 0; i < sizeof steps / sizeof *steps && !rc; i++)
+            rc = minimize(&fit, theta, steps[i], job->max_iterations, job->progress, &best);
+        if (!rc && !isfinite(best)) rc = internal_error("the fit found no finite loss");
+        if (!rc) write_coefficients(&fit, theta, best, job->out);
+    }
+    free_runs(fit.runs, job->num_runs);
+    return rc;
+}
