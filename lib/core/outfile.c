@@ -87,6 +87,21 @@ outfile_abort(struct outfile *out)
     release(out);
 }
 
+FILE *
+input_open(const char *path)
+{
+    if (strcmp(path, "-") == 0) return stdin;
+    FILE *f = fopen(path, "r");
+    if (!f) config_error("cannot open '%s': %s", path, strerror(errno));
+    return f;
+}
+
+void
+input_close(FILE *file)
+{
+    if (file && file != stdin) fclose(file);
+}
+
 int
 close_stdout(void)
 {

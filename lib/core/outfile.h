@@ -24,6 +24,12 @@ int outfile_open(struct outfile *out, const char *path);
 int outfile_commit(struct outfile *out);
 void outfile_abort(struct outfile *out);
 
+/* Opens an input file, "-" meaning standard input; NULL when it cannot be
+ * opened (reported as a configuration error: exit status 2). */
+FILE *input_open(const char *path);
+/* Closes what input_open returned, leaving standard input open. */
+void input_close(FILE *file);
+
 /* Flushes and closes stdout, reporting a failed write; 0 or ERR_INTERNAL. */
 int close_stdout(void);
 

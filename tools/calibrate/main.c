@@ -7,7 +7,6 @@
 #include "core/outfile.h"
 #include "core/parse.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,15 +57,6 @@ static const struct option options[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
-
-static FILE *
-open_input(const char *path)
-{
-    if (strcmp(path, "-") == 0) return stdin;
-    FILE *f = fopen(path, "r");
-    if (!f) die("cannot open '%s': %s", path, strerror(errno));
-    return f;
-}
 
 struct arguments {
     struct compare_options compare;
@@ -145,12 +135,16 @@ compare(int argc, char **argv)
     const char *measured = argv[a.first_operand], *simulated = argv[a.first_operand + 1];
     if (!strcmp(measured, "-") && !strcmp(simulated, "-"))
         die("at most one of the two runs can be standard input");
-    FILE *f = open_input(measured), *g = open_input(simulated);
+    FILE *f = input_open(measured), *g = f ? input_open(simulated) : NULL;
+    if (!g) {
+        input_close(f);
+        return EXIT_USAGE;
+    }
     struct comparison result;
     int rc = compare_runs(f, strcmp(measured, "-") ? measured : "<stdin>", g,
                           strcmp(simulated, "-") ? simulated : "<stdin>", &a.compare, &result);
-    if (f != stdin) fclose(f);
-    if (g != stdin) fclose(g);
+    input_close(f);
+    input_close(g);
     if (!rc) rc = comparison_write_json(&result, stdout);
     int closed = close_stdout();
     return exit_status_of(rc ? rc : closed);

@@ -6,11 +6,11 @@
  */
 #include "config/config.h"
 #include "core/error.h"
+#include "core/outfile.h"
 #include "core/parse.h"
 #include "workload/generator.h"
 #include "workload/request_csv.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -210,17 +210,6 @@ apply_flag(struct workload_config *w, int id, const char *arg)
             die("--arrival: unknown process '%s' (known: poisson, constant, gamma)", arg);
         break;
     }
-}
-
-/* Flushes and closes stdout; a failed write (a full disk) is an error. */
-static int
-close_stdout(void)
-{
-    bool failed = ferror(stdout) != 0;
-    if (fflush(stdout) != 0) failed = true;
-    int saved = errno;
-    if (fclose(stdout) != 0) failed = true, saved = errno;
-    return failed ? internal_error("cannot write standard output: %s", strerror(saved)) : 0;
 }
 
 #define MAX_ARGS 1024

@@ -6,7 +6,6 @@
 #include "core/parse.h"
 #include "jobs/simulate_job.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -226,11 +225,13 @@ main(int argc, char **argv)
     job.params = &params;
     if (optind < argc && strcmp(argv[optind], "-") != 0) {
         job.in_name = argv[optind];
-        if (!(job.in = fopen(job.in_name, "r")))
-            die("cannot open '%s': %s", job.in_name, strerror(errno));
+        if (!(job.in = input_open(job.in_name))) {
+            config_free(&cfg);
+            return EXIT_USAGE;
+        }
     }
     rc = simulate_job_run(&job);
-    if (job.in != stdin) fclose(job.in);
+    input_close(job.in);
     config_free(&cfg);
     if (rc) { /* already reported; stdout may hold the failure marker */
         fclose(stdout);

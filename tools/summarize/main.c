@@ -6,7 +6,6 @@
 #include "core/outfile.h"
 #include "core/parse.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,15 +55,6 @@ slo_ms(const char *flag, const char *text)
     return value;
 }
 
-static FILE *
-open_input(const char *path)
-{
-    if (strcmp(path, "-") == 0) return stdin;
-    FILE *f = fopen(path, "r");
-    if (!f) die("cannot open '%s': %s", path, strerror(errno));
-    return f;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -109,9 +99,10 @@ main(int argc, char **argv)
     const char *path = optind < argc ? argv[optind] : "-";
     if (itl_path && strcmp(itl_path, "-") == 0 && strcmp(path, "-") == 0)
         die("--itl - needs the results in a named file (both cannot be stdin)");
-    FILE *in = open_input(path);
+    FILE *in = input_open(path);
+    if (!in) return EXIT_USAGE;
     int rc = summarize(in, strcmp(path, "-") ? path : "<stdin>", itl_path, &opts, stdout);
-    if (in != stdin) fclose(in);
+    input_close(in);
     int closed = close_stdout();
     return exit_status_of(rc ? rc : closed);
 }
