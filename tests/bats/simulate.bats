@@ -490,3 +490,13 @@ refused() {
     # 100 times the requests at the same load: the peak RSS (KiB) may differ by noise only
     [ "$large" -le $((small + 2048)) ] || { echo "RSS $small KiB -> $large KiB"; return 1; }
 }
+
+@test "simulate: the four ground-truth models use the coefficients fitted here by default" {
+    for engine in "meta-llama/llama-2-7b-hf 1" "meta-llama/llama-2-70b-hf 4" \
+                  "mistralai/mixtral-8x7b-v0.1 2" "codellama/codellama-34b-instruct-hf 2"; do
+        set -- $engine
+        run --separate-stderr tool simulate --model "$1" --tp "$2" --print-config
+        assert_success
+        assert_line --regexp '^beta_source: calibrate fit on the vllm-h100-train ground truth'
+    done
+}
