@@ -23,6 +23,14 @@ struct run {
     struct simulation_stats stats;
 };
 
+int
+request_array_next(void *context, struct request *out)
+{
+    struct request_array *a = context;
+    if (a->next == a->count) return 0;
+    return request_copy(out, &a->requests[a->next++]) == 0 ? 1 : ERR_INTERNAL;
+}
+
 static int
 read_next(struct run *r)
 {

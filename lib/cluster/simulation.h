@@ -26,6 +26,15 @@ struct request_source {
     int (*next)(void *context, struct request *out);
 };
 
+/* A source over requests held in memory, each handed out as a copy (the
+ * array stays the caller's and can be replayed): context is the
+ * request_array, next is request_array_next. */
+struct request_array {
+    const struct request *requests;
+    size_t count, next;
+};
+int request_array_next(void *context, struct request *out);
+
 /* Receives the exact token-gap histogram once the run ends. */
 struct gap_sink {
     void *context;

@@ -16,7 +16,6 @@ struct event {
     int priority;  /* lower first among equal times */
     uint64_t sequence; /* assigned by heap_push: insertion order */
     int kind;
-    int instance;
     void *payload;
 };
 

@@ -63,6 +63,7 @@ struct instance {
     /* leap scratch: per block phase, the KV events of the leap */
     struct leap_event *leap_events;
     size_t leap_capacity;
+    size_t *phase_starts; /* block_size + 1 entries */
     struct instance_stats stats;
 };
 
@@ -81,9 +82,11 @@ instance_new(const struct engine_params *params, int id, struct instance **out)
     in->params = *params;
     gap_histogram_init(&in->gap_histogram);
     in->running = malloc((size_t)params->max_num_seqs * sizeof *in->running);
-    if (!in->running || kvcache_init(&in->kv, params->num_gpu_blocks, (int)params->block_size,
+    in->phase_starts = malloc(((size_t)params->block_size + 1) * sizeof *in->phase_starts);
+    if (!in->running || !in->phase_starts || kvcache_init(&in->kv, params->num_gpu_blocks, (int)params->block_size,
                                      params->enable_prefix_caching) != 0) {
         free(in->running);
+        free(in->phase_starts);
         free(in);
         return internal_error("out of memory for an engine of %lld KV blocks",
                               (long long)params->num_gpu_blocks);
@@ -113,6 +116,7 @@ instance_free(struct instance *in)
     free(in->class_counts);
     free(in->touched);
     free(in->leap_events);
+    free(in->phase_starts);
     free(in->log);
     kvcache_free(&in->kv);
     gap_histogram_free(&in->gap_histogram);
@@ -559,14 +563,8 @@ leap(struct instance *in, int64_t now_us, int64_t steps, int64_t step_us,
         events[count++] =
             (struct leap_event){(uint32_t)i, (uint32_t)((bs - (computed + 1) % bs) % bs), false};
     }
-    size_t phase_start[65] = {0};
-    size_t *starts = phase_start;
-    size_t *heap_starts = NULL;
-    if (bs > 64) {
-        heap_starts = calloc((size_t)bs + 1, sizeof *heap_starts);
-        if (!heap_starts) return internal_error("out of memory");
-        starts = heap_starts;
-    }
+    size_t *starts = in->phase_starts;
+    memset(starts, 0, ((size_t)bs + 1) * sizeof *starts);
     for (size_t e = 0; e < count; e++) starts[events[e].phase + 1]++;
     for (int64_t p = 0; p < bs; p++) starts[p + 1] += starts[p];
     for (size_t e = 0; e < count; e++) sorted[starts[events[e].phase]++] = events[e];
@@ -582,17 +580,12 @@ leap(struct instance *in, int64_t now_us, int64_t steps, int64_t step_us,
             struct seq *s = in->running[ev->seq_index];
             int64_t tokens = s->num_computed + j + 1;
             if (!ev->allocate) kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
-            else if (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens)) {
-                free(heap_starts);
+            else if (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens))
                 return internal_error("KV allocation failed inside a leap");
-            }
         }
-        if (log_step(in, step_us) || emit_step(in, sink, now_us + j * step_us, step_us, &b)) {
-            free(heap_starts);
+        if (log_step(in, step_us) || emit_step(in, sink, now_us + j * step_us, step_us, &b))
             return ERR_INTERNAL;
-        }
     }
-    free(heap_starts);
 
     int64_t end_us = now_us + steps * step_us, first_step = in->next_step - steps;
     for (size_t i = 0; i < n; i++) {

@@ -2,6 +2,7 @@
 #include "jobs/calibrate_fit.h"
 
 #include "analysis/results_csv.h"
+#include "analysis/summary.h"
 #include "cluster/simulation.h"
 #include "config/config.h"
 #include "core/error.h"
@@ -11,7 +12,6 @@
 #include <errno.h>
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +97,7 @@ profile_of(struct samples *s, struct profile *p)
         for (size_t i = 0; i < n; i++) sum += s->value[k][i];
         p->stat[k][0] = sum / (double)n;
         for (int q = 0; q < NQUANTILES; q++)
-            p->stat[k][q + 1] = gsl_stats_quantile_from_sorted_data(s->value[k], 1, n, quantiles[q]);
+            p->stat[k][q + 1] = percentile_sorted(s->value[k], n, quantiles[q]);
     }
 }
 
@@ -219,19 +219,6 @@ load_engine(struct run *r)
 
 /* ---- one evaluation: simulate every run with the given coefficients ---- */
 
-struct list_source {
-    const struct request *requests;
-    size_t count, next;
-};
-
-static int
-next_request(void *context, struct request *out)
-{
-    struct list_source *s = context;
-    if (s->next == s->count) return 0;
-    return request_copy(out, &s->requests[s->next++]) == 0 ? 1 : ERR_INTERNAL;
-}
-
 struct sink_state {
     int64_t warmup_us;
     const struct run *run;
@@ -269,8 +256,8 @@ static int
 simulate_run(struct fit *fit, struct run *r, const double theta[NPARAMS], double *loss_out)
 {
     latency_of(theta, &r->params.latency);
-    struct list_source list = {r->requests, r->num_requests, 0};
-    struct request_source source = {&list, next_request};
+    struct request_array list = {r->requests, r->num_requests, 0};
+    struct request_source source = {&list, request_array_next};
     struct sink_state state = {.warmup_us = fit->warmup_us, .run = r};
     struct engine_sink sink = {&state, collect, NULL};
     struct simulation_options options = {0};

@@ -191,8 +191,9 @@ known_length(const struct measured_request *r)
 }
 
 static int
-write_requests(const struct measured_request *r, size_t n, FILE *out)
+write_requests(const struct source *run, const struct measured_request *r, size_t n, FILE *out)
 {
+    (void)run;
     request_csv_write_header(out);
     for (size_t i = 0; i < n; i++) {
         if (!known_length(&r[i])) continue;
@@ -205,8 +206,9 @@ write_requests(const struct measured_request *r, size_t n, FILE *out)
 }
 
 static int
-write_measured(const struct measured_request *r, size_t n, FILE *out)
+write_measured(const struct source *run, const struct measured_request *r, size_t n, FILE *out)
 {
+    (void)run;
     results_csv_write_header(out);
     for (size_t i = 0; i < n; i++) {
         if (!known_length(&r[i])) continue;
@@ -232,8 +234,9 @@ write_measured(const struct measured_request *r, size_t n, FILE *out)
 
 /* The engine as the run's configuration describes it; the GPU is an H100. */
 static int
-write_engine(const struct source *run, FILE *out)
+write_engine(const struct source *run, const struct measured_request *r, size_t n, FILE *out)
 {
+    (void)r, (void)n;
     const json_t *config = json_object_get(run->root, "config");
     const json_t *model = json_object_get(run->root, "model_id");
     if (!json_is_object(config)) return error("%s: config: missing", run->name);
@@ -255,19 +258,26 @@ write_engine(const struct source *run, FILE *out)
     return 0;
 }
 
+static const struct {
+    const char *name;
+    int (*write)(const struct source *run, const struct measured_request *r, size_t n,
+                 FILE *out);
+} outputs[] = {
+    {"requests.csv", write_requests},
+    {"measured.csv", write_measured},
+    {"engine.yaml", write_engine},
+};
+#define NOUTPUTS (sizeof outputs / sizeof *outputs)
+
 static int
-write_file(const char *dir, const char *name, const struct source *run,
+write_file(const char *dir, size_t which, const struct source *run,
            const struct measured_request *r, size_t n, struct outfile *f)
 {
     char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, outputs[which].name) >= sizeof path)
         return config_error("output directory name too long: '%s'", dir);
     int rc = outfile_open(f, path);
-    if (rc) return rc;
-    if (!strcmp(name, "requests.csv")) rc = write_requests(r, n, f->file);
-    else if (!strcmp(name, "measured.csv")) rc = write_measured(r, n, f->file);
-    else rc = write_engine(run, f->file);
-    return rc;
+    return rc ? rc : outputs[which].write(run, r, n, f->file);
 }
 
 int
@@ -292,10 +302,10 @@ calibrate_import(const struct import_job *job)
     if (!rc) rc = read_requests(&run, &r, &n);
     if (!rc) rc = read_ground_truth(&gt, r, n, &failed);
 
-    static const char *const names[] = {"requests.csv", "measured.csv", "engine.yaml"};
-    struct outfile files[3] = {{0}};
-    for (int i = 0; i < 3 && !rc; i++) rc = write_file(job->out_dir, names[i], &run, r, n, &files[i]);
-    for (int i = 0; i < 3; i++) {
+    struct outfile files[NOUTPUTS] = {{0}};
+    for (size_t i = 0; i < NOUTPUTS && !rc; i++)
+        rc = write_file(job->out_dir, i, &run, r, n, &files[i]);
+    for (size_t i = 0; i < NOUTPUTS; i++) {
         if (!files[i].file) continue;
         if (rc) outfile_abort(&files[i]);
         else rc = outfile_commit(&files[i]);
