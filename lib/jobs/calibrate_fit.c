@@ -190,6 +190,8 @@ load_measured(struct run *r, int64_t warmup_us)
         results_reader_free(reader);
     }
     fclose(f);
+    if (!rc && r->num_targets == 0)
+        rc = error("%s: no ok request after the warm-up to fit against", path);
     if (!rc) qsort(r->targets, r->num_targets, sizeof *r->targets, by_id);
     struct samples all = {{0}, {0}, {0}};
     for (size_t i = 0; i < r->num_targets && !rc; i++) rc = samples_add(&all, r->targets[i].value);
@@ -198,8 +200,6 @@ load_measured(struct run *r, int64_t warmup_us)
     for (size_t i = 1; i < r->num_targets && !rc; i++)
         if (r->targets[i].id == r->targets[i - 1].id)
             rc = error("%s: id %lld appears twice", path, (long long)r->targets[i].id);
-    if (!rc && r->num_targets == 0)
-        rc = error("%s: no ok request after the warm-up to fit against", path);
     return rc;
 }
 
