@@ -128,8 +128,10 @@ lower_dup(const char *s)
 static int
 load_gpus(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog *c)
 {
-    static const char *const keys[] = {"memory_gib", "bf16_tflops", "fp8_tflops",
-                                       "bandwidth_tbs", NULL};
+    static const char *const keys[] = {"memory_gib",  "bf16_tflops", "fp8_tflops",
+                                       "bandwidth_tbs", "link_gbs", "link_latency_us",
+                                       "mfu_prefill", "mfu_decode", "memory_efficiency",
+                                       NULL};
     if (yaml_expect(doc, n, YAML_MAP, "gpus")) return ERR_CONFIG;
     for (size_t i = 0; i < n->count; i++) {
         const struct yaml_node *g = n->items[i];
@@ -140,7 +142,12 @@ load_gpus(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog 
         if (yaml_get_double(doc, g, "memory_gib", 1e-3, 1e6, &s->memory_gib) ||
             yaml_get_double(doc, g, "bf16_tflops", 0, 1e9, &s->bf16_tflops) ||
             yaml_get_double(doc, g, "fp8_tflops", 0, 1e9, &s->fp8_tflops) ||
-            yaml_get_double(doc, g, "bandwidth_tbs", 0, 1e6, &s->bandwidth_tbs))
+            yaml_get_double(doc, g, "bandwidth_tbs", 0, 1e6, &s->bandwidth_tbs) ||
+            yaml_get_double(doc, g, "link_gbs", 0, 1e9, &s->link_gbs) ||
+            yaml_get_double(doc, g, "link_latency_us", 0, 1e9, &s->link_latency_us) ||
+            yaml_get_double(doc, g, "mfu_prefill", 0, 1, &s->mfu_prefill) ||
+            yaml_get_double(doc, g, "mfu_decode", 0, 1, &s->mfu_decode) ||
+            yaml_get_double(doc, g, "memory_efficiency", 0, 1, &s->memory_efficiency))
             return ERR_CONFIG;
         if (!yaml_get(g, "memory_gib"))
             return config_error("%s:%ld: GPU '%s' needs memory_gib", doc->name, g->line, s->name);
@@ -223,10 +230,53 @@ load_coefficients(const struct yaml_doc *doc, const struct yaml_node *n, struct 
 }
 
 static int
+load_roofline(const struct yaml_doc *doc, const struct yaml_node *n, struct roofline_defaults *d)
+{
+    static const char *const keys[] = {"mfu_prefill", "mfu_decode", "memory_efficiency",
+                                       "link_gbs", "link_latency_us", NULL};
+    return yaml_expect(doc, n, YAML_MAP, "roofline") || yaml_check_keys(doc, n, keys) ||
+                   yaml_get_double(doc, n, "mfu_prefill", 1e-6, 1, &d->mfu_prefill) ||
+                   yaml_get_double(doc, n, "mfu_decode", 1e-6, 1, &d->mfu_decode) ||
+                   yaml_get_double(doc, n, "memory_efficiency", 1e-6, 1, &d->memory_efficiency) ||
+                   yaml_get_double(doc, n, "link_gbs", 1e-6, 1e9, &d->link_gbs) ||
+                   yaml_get_double(doc, n, "link_latency_us", 0, 1e9, &d->link_latency_us)
+               ? ERR_CONFIG
+               : 0;
+}
+
+/* physics: {alpha: [a0, a1, a2], <term>: k, ..., source: text}; every term required. */
+static int
+load_physics(const struct yaml_doc *doc, const struct yaml_node *n, struct physics_set *p)
+{
+    const char *keys[PHYSICS_TERMS + 3] = {"alpha", "source"};
+    for (int t = 0; t < PHYSICS_TERMS; t++) keys[2 + t] = physics_term_names[t];
+    keys[PHYSICS_TERMS + 2] = NULL;
+    if (yaml_expect(doc, n, YAML_MAP, "physics") || yaml_check_keys(doc, n, keys))
+        return ERR_CONFIG;
+    struct physics_set set = {.present = true};
+    const char *source = "";
+    if (yaml_get_double_seq(doc, n, "alpha", 0, 1e9, set.alpha, 3) ||
+        yaml_get_string(doc, n, "source", &source))
+        return ERR_CONFIG;
+    for (int t = 0; t < PHYSICS_TERMS; t++) {
+        if (!yaml_get(n, physics_term_names[t]))
+            return config_error("%s:%ld: physics needs '%s'", doc->name, n->line,
+                                physics_term_names[t]);
+        if (yaml_get_double(doc, n, physics_term_names[t], 0, 1e9, &set.k[t])) return ERR_CONFIG;
+    }
+    if (!yaml_get(n, "alpha"))
+        return config_error("%s:%ld: physics needs 'alpha'", doc->name, n->line);
+    if (!(set.source = strdup(source))) return internal_error("out of memory");
+    free(p->source);
+    *p = set;
+    return 0;
+}
+
+static int
 apply(struct config *cfg, const struct yaml_doc *doc)
 {
-    static const char *const keys[] = {"version", "workload", "engine", "gpus",
-                                       "models", "coefficients", NULL};
+    static const char *const keys[] = {"version", "workload", "engine",  "gpus", "models",
+                                       "coefficients", "roofline", "physics", NULL};
     const struct yaml_node *root = doc->root, *n;
     if (yaml_check_keys(doc, root, keys)) return ERR_CONFIG;
     int64_t version = 1;
@@ -237,6 +287,8 @@ apply(struct config *cfg, const struct yaml_doc *doc)
     if (!rc && (n = yaml_get(root, "gpus"))) rc = load_gpus(doc, n, &cfg->catalog);
     if (!rc && (n = yaml_get(root, "models"))) rc = load_models(doc, n, &cfg->catalog);
     if (!rc && (n = yaml_get(root, "coefficients"))) rc = load_coefficients(doc, n, &cfg->catalog);
+    if (!rc && (n = yaml_get(root, "roofline"))) rc = load_roofline(doc, n, &cfg->catalog.roofline);
+    if (!rc && (n = yaml_get(root, "physics"))) rc = load_physics(doc, n, &cfg->catalog.physics);
     return rc;
 }
 
@@ -286,13 +338,68 @@ unknown_combination(const struct catalog *c, const struct engine_config *e)
     return ERR_CONFIG;
 }
 
+static int
+unknown_gpu(const struct catalog *c, const char *name)
+{
+    fprintf(stderr, "%s: unknown GPU '%s'; known:", program_name(), name);
+    for (size_t i = 0; i < c->num_gpus; i++) fprintf(stderr, " %s", c->gpus[i].name);
+    fputc('\n', stderr);
+    return ERR_CONFIG;
+}
+
+/* The latency model: blackbox coefficients, or the roofline of the model on the GPU. */
+static int
+resolve_latency(const struct config *cfg, enum latency_kind kind, struct latency_model *out)
+{
+    const struct engine_config *e = &cfg->engine;
+    const struct catalog *c = &cfg->catalog;
+    struct latency_model l = {.kind = kind};
+    if (kind == LATENCY_BLACKBOX) {
+        if (!e->have_alpha || !e->have_beta) {
+            const struct coefficient_set *s =
+                catalog_coefficients(c, e->model, e->gpu, e->tp, e->vllm_version);
+            if (!s) return unknown_combination(c, e);
+            memcpy(l.alpha, s->alpha, sizeof l.alpha);
+            memcpy(l.beta, s->beta, sizeof l.beta);
+        }
+        if (e->have_beta) memcpy(l.beta, e->beta, sizeof l.beta);
+    } else {
+        if (e->have_beta)
+            return config_error("beta coefficients belong to the blackbox model, not %s",
+                                latency_kind_name(kind));
+        const struct model_arch *m = catalog_model(c, e->model);
+        if (!m)
+            return config_error("the %s model needs the architecture of '%s', which the "
+                                "catalog lacks (add it under models:)",
+                                latency_kind_name(kind), e->model);
+        const struct gpu_spec *g = catalog_gpu(c, e->gpu);
+        if (!g) return unknown_gpu(c, e->gpu);
+        if (g->bf16_tflops <= 0 || g->bandwidth_tbs <= 0)
+            return config_error("GPU '%s' needs bf16_tflops and bandwidth_tbs for the %s model",
+                                e->gpu, latency_kind_name(kind));
+        catalog_roofline(c, m, g, e->tp, &l.hw);
+        if (kind == LATENCY_PHYSICS) {
+            if (!c->physics.present)
+                return config_error("no physics coefficients are configured (physics: in "
+                                    "defaults.yaml or a --config file)");
+            memcpy(l.alpha, c->physics.alpha, sizeof l.alpha);
+            memcpy(l.physics, c->physics.k, sizeof l.physics);
+        }
+    }
+    if (e->have_alpha) memcpy(l.alpha, e->alpha, sizeof l.alpha);
+    *out = l;
+    return 0;
+}
+
 int
 config_resolve_engine(const struct config *cfg, struct engine_params *out)
 {
     const struct engine_config *e = &cfg->engine;
     const struct catalog *c = &cfg->catalog;
-    if (strcmp(e->latency_model, "blackbox") != 0)
-        return config_error("unknown latency model '%s' (known: blackbox)", e->latency_model);
+    enum latency_kind kind;
+    if (latency_kind_parse(e->latency_model, &kind))
+        return config_error("unknown latency model '%s' (known: blackbox, roofline, physics)",
+                            e->latency_model);
     struct engine_params p = {
         .max_num_seqs = e->max_num_seqs,
         .max_num_batched_tokens = e->max_num_batched_tokens,
@@ -302,15 +409,8 @@ config_resolve_engine(const struct config *cfg, struct engine_params *out)
         .num_gpu_blocks = e->num_gpu_blocks,
         .enable_prefix_caching = e->enable_prefix_caching,
     };
-    if (!e->have_alpha || !e->have_beta) {
-        const struct coefficient_set *s =
-            catalog_coefficients(c, e->model, e->gpu, e->tp, e->vllm_version);
-        if (!s) return unknown_combination(c, e);
-        memcpy(p.latency.alpha, s->alpha, sizeof p.latency.alpha);
-        memcpy(p.latency.beta, s->beta, sizeof p.latency.beta);
-    }
-    if (e->have_alpha) memcpy(p.latency.alpha, e->alpha, sizeof p.latency.alpha);
-    if (e->have_beta) memcpy(p.latency.beta, e->beta, sizeof p.latency.beta);
+    int rc = resolve_latency(cfg, kind, &p.latency);
+    if (rc) return rc;
 
     const struct model_arch *m = catalog_model(c, e->model);
     if ((!p.max_model_len || !p.num_gpu_blocks) && !m)
@@ -320,12 +420,7 @@ config_resolve_engine(const struct config *cfg, struct engine_params *out)
     if (!p.max_model_len) p.max_model_len = m->max_model_len;
     if (!p.num_gpu_blocks) {
         const struct gpu_spec *g = catalog_gpu(c, e->gpu);
-        if (!g) {
-            fprintf(stderr, "%s: unknown GPU '%s'; known:", program_name(), e->gpu);
-            for (size_t i = 0; i < c->num_gpus; i++) fprintf(stderr, " %s", c->gpus[i].name);
-            fputc('\n', stderr);
-            return ERR_CONFIG;
-        }
+        if (!g) return unknown_gpu(c, e->gpu);
         p.num_gpu_blocks = kv_blocks_from_memory(m, g, e->tp, e->block_size,
                                                  e->gpu_memory_utilization,
                                                  e->activation_reserve_gib);

@@ -309,16 +309,30 @@ count_step_gap(struct instance *in, uint32_t class_id, int64_t count)
     return 0;
 }
 
+/* Adds the counted gaps, each gap_us long, keeping the counts. */
+static int
+add_step_gaps(struct instance *in, int64_t gap_us)
+{
+    for (size_t i = 0; i < in->num_touched; i++) {
+        uint32_t c = in->touched[i];
+        if (gap_histogram_add(&in->gap_histogram, c, gap_us, in->class_counts[c]))
+            return ERR_INTERNAL;
+    }
+    return 0;
+}
+
+static void
+clear_step_gaps(struct instance *in)
+{
+    for (size_t i = 0; i < in->num_touched; i++) in->class_counts[in->touched[i]] = 0;
+    in->num_touched = 0;
+}
+
 static int
 flush_step_gaps(struct instance *in, int64_t gap_us)
 {
-    int rc = 0;
-    for (size_t i = 0; i < in->num_touched; i++) {
-        uint32_t c = in->touched[i];
-        if (!rc) rc = gap_histogram_add(&in->gap_histogram, c, gap_us, in->class_counts[c]);
-        in->class_counts[c] = 0;
-    }
-    in->num_touched = 0;
+    int rc = add_step_gaps(in, gap_us);
+    clear_step_gaps(in);
     return rc;
 }
 
@@ -426,7 +440,37 @@ preempt(struct instance *in, struct seq *s)
 
 struct batch {
     int64_t prefill_tokens, decode_tokens, size, preempted;
+    int64_t prefill_pairs, decode_pairs, kv_tokens; /* for context-aware latency */
 };
+
+/* Adds `chunk` tokens computed after `computed` ones of one request. */
+static void
+batch_add(struct batch *b, int64_t computed, int64_t chunk, bool prefill)
+{
+    int64_t pairs = chunk * computed + chunk * (chunk + 1) / 2;
+    b->size++;
+    b->kv_tokens += computed + chunk;
+    if (prefill) {
+        b->prefill_tokens += chunk;
+        b->prefill_pairs += pairs;
+    } else {
+        b->decode_tokens += chunk;
+        b->decode_pairs += pairs;
+    }
+}
+
+static struct step_shape
+shape_of(const struct batch *b)
+{
+    return (struct step_shape){
+        .prefill_tokens = b->prefill_tokens,
+        .decode_tokens = b->decode_tokens,
+        .requests = b->size,
+        .prefill_pairs = b->prefill_pairs,
+        .decode_pairs = b->decode_pairs,
+        .kv_tokens = b->kv_tokens,
+    };
+}
 
 /* Phase 1: running requests in admission order while the budget lasts. */
 static int
@@ -449,9 +493,7 @@ schedule_running(struct instance *in, int64_t *budget, struct batch *b)
             kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
         s->chunk = chunk;
         *budget -= chunk;
-        b->size++;
-        if (prefill) b->prefill_tokens += chunk;
-        else b->decode_tokens += chunk;
+        batch_add(b, s->num_computed, chunk, prefill);
     }
     return 0;
 }
@@ -479,8 +521,7 @@ schedule_waiting(struct instance *in, int64_t now_us, int64_t *budget, struct ba
         if (s->scheduled_us == TIME_NONE) s->scheduled_us = now_us;
         in->running[in->num_running++] = s;
         *budget -= chunk;
-        b->size++;
-        b->prefill_tokens += chunk;
+        batch_add(b, computed, chunk, true);
     }
 }
 
@@ -506,18 +547,44 @@ emit_step(const struct instance *in, const struct engine_sink *sink, int64_t sta
 /* ---- leaps over identical decode steps ---------------------------------- */
 
 /*
+ * The first step of a leap: every running request decodes one token. Step
+ * j of the leap is the same with every context j tokens longer.
+ */
+static struct batch
+leap_batch(const struct instance *in)
+{
+    struct batch b = {0};
+    for (size_t i = 0; i < in->num_running; i++)
+        batch_add(&b, in->running[i]->num_computed, 1, false);
+    return b;
+}
+
+static int64_t
+leap_step_us(const struct instance *in, const struct batch *first, int64_t j)
+{
+    if (j > 0 && latency_context_free(&in->params.latency)) j = 0;
+    struct batch b = *first;
+    b.decode_pairs += j * b.size;
+    b.kv_tokens += j * b.size;
+    struct step_shape shape = shape_of(&b);
+    return latency_step_us(&in->params.latency, &shape);
+}
+
+/*
  * How many pure decode steps can run silently from now: every running
  * request decodes, none finishes, none needs a block that might not be
- * there, nobody can be admitted, and each step starts before horizon.
+ * there, nobody can be admitted, and each step ends before horizon.
  */
 static int64_t
-leap_length(const struct instance *in, int64_t now_us, int64_t horizon_us, int64_t step_us)
+leap_length(const struct instance *in, int64_t now_us, int64_t horizon_us,
+            const struct batch *first)
 {
     size_t n = in->num_running;
     if (n == 0 || (int64_t)n > in->params.max_num_batched_tokens) return 0;
     if (in->num_waiting > 0 && n < (size_t)in->params.max_num_seqs) return 0;
-    int64_t steps = horizon_us > now_us ? (horizon_us - now_us - 1) / step_us : 0;
-    for (size_t i = 0; i < n && steps > 0; i++) {
+    if (horizon_us <= now_us) return 0;
+    int64_t steps = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
         const struct seq *s = in->running[i];
         if (in_prefill(s)) return 0;
         /* the step that emits the last token is an ordinary one */
@@ -525,7 +592,15 @@ leap_length(const struct instance *in, int64_t now_us, int64_t horizon_us, int64
     }
     /* each request needs at most one new block per block_size steps */
     int64_t blocks_each = (int64_t)in->kv.num_free / (int64_t)n;
-    return min64(steps, blocks_each * in->params.block_size);
+    steps = min64(steps, blocks_each * in->params.block_size);
+    if (latency_context_free(&in->params.latency))
+        return min64(steps, (horizon_us - now_us - 1) / leap_step_us(in, first, 0));
+    int64_t end_us = now_us;
+    for (int64_t j = 0; j < steps; j++) {
+        end_us += leap_step_us(in, first, j);
+        if (end_us >= horizon_us) return j;
+    }
+    return steps;
 }
 
 static int
@@ -540,16 +615,19 @@ leap_events_reserve(struct instance *in, size_t count)
 }
 
 /*
- * Runs `steps` decode steps of step_us at once. Block allocations and hash
- * registrations happen in exactly the order single steps would make them:
- * by step, then by running order (a request allocates at a block boundary
- * and registers a block when it fills, once every block_size steps).
+ * Runs `steps` decode steps at once; *end_us is where they end. Block
+ * allocations and hash registrations happen in exactly the order single
+ * steps would make them: by step, then by running order (a request
+ * allocates at a block boundary and registers a block when it fills, once
+ * every block_size steps). Token gaps are the step durations, counted per
+ * class: once for the whole leap when every step lasts the same.
  */
 static int
-leap(struct instance *in, int64_t now_us, int64_t steps, int64_t step_us,
-     const struct engine_sink *sink)
+leap(struct instance *in, int64_t now_us, int64_t steps, const struct batch *first,
+     const struct engine_sink *sink, int64_t *end_us)
 {
     const int64_t bs = in->params.block_size;
+    const bool equal_steps = latency_context_free(&in->params.latency);
     size_t n = in->num_running;
     if (leap_events_reserve(in, 4 * n)) return ERR_INTERNAL;
     /* Events of request i in running order, allocation before commit; a
@@ -572,7 +650,7 @@ leap(struct instance *in, int64_t now_us, int64_t steps, int64_t step_us,
     for (int64_t p = bs; p > 0; p--) starts[p] = starts[p - 1];
     starts[0] = 0;
 
-    struct batch b = {.decode_tokens = (int64_t)n, .size = (int64_t)n};
+    int64_t t = now_us, first_us = leap_step_us(in, first, 0);
     for (int64_t j = 0; j < steps; j++) {
         int64_t phase = j % bs;
         for (size_t e = starts[phase]; e < starts[phase + 1]; e++) {
@@ -583,25 +661,34 @@ leap(struct instance *in, int64_t now_us, int64_t steps, int64_t step_us,
             else if (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens))
                 return internal_error("KV allocation failed inside a leap");
         }
-        if (log_step(in, step_us) || emit_step(in, sink, now_us + j * step_us, step_us, &b))
-            return ERR_INTERNAL;
+        struct batch b = *first;
+        b.decode_pairs += j * b.size;
+        b.kv_tokens += j * b.size;
+        int64_t step_us = equal_steps ? first_us : leap_step_us(in, first, j);
+        if (log_step(in, step_us) || emit_step(in, sink, t, step_us, &b)) return ERR_INTERNAL;
+        t += step_us;
     }
 
-    int64_t end_us = now_us + steps * step_us, first_step = in->next_step - steps;
+    int64_t first_step = in->next_step - steps;
     for (size_t i = 0; i < n; i++) {
         struct seq *s = in->running[i];
-        if (next_token(in, s, first_step, now_us + step_us) ||
-            count_step_gap(in, s->class_id, steps - 1))
+        if (next_token(in, s, first_step, now_us + first_us) ||
+            count_step_gap(in, s->class_id, equal_steps ? steps - 1 : 1))
             return ERR_INTERNAL;
         s->num_computed += steps;
         s->num_output += steps;
         s->last_token_step = in->next_step - 1;
-        s->last_token_us = end_us;
+        s->last_token_us = t;
     }
     in->stats.steps += steps;
     in->stats.leaps++;
     in->stats.leapt_steps += steps;
-    return flush_step_gaps(in, step_us);
+    *end_us = t;
+    if (equal_steps) return flush_step_gaps(in, first_us);
+    for (int64_t j = 1; j < steps; j++)
+        if (add_step_gaps(in, in->log[(first_step + j) % in->log_capacity])) return ERR_INTERNAL;
+    clear_step_gaps(in);
+    return 0;
 }
 
 /* ---- the step loop ------------------------------------------------------ */
@@ -613,12 +700,9 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
     *end_us = -1;
     if (!instance_has_work(in)) return 0;
     if (allow_leap && in->num_running > 0) {
-        int64_t step_us = latency_step_us(&in->params.latency, 0, (int64_t)in->num_running);
-        int64_t steps = leap_length(in, now_us, horizon_us, step_us);
-        if (steps >= 2) {
-            if (leap(in, now_us, steps, step_us, sink)) return ERR_INTERNAL;
-            now_us += steps * step_us;
-        }
+        struct batch first = leap_batch(in);
+        int64_t steps = leap_length(in, now_us, horizon_us, &first);
+        if (steps >= 2 && leap(in, now_us, steps, &first, sink, &now_us)) return ERR_INTERNAL;
     }
     struct batch b = {0};
     int64_t budget = in->params.max_num_batched_tokens;
@@ -629,7 +713,8 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
     if (b.size == 0)
         return internal_error("instance %d: work waiting but nothing could be scheduled",
                               in->id);
-    int64_t step_us = latency_step_us(&in->params.latency, b.prefill_tokens, b.decode_tokens);
+    struct step_shape shape = shape_of(&b);
+    int64_t step_us = latency_step_us(&in->params.latency, &shape);
     in->current_step = in->next_step;
     if (log_step(in, step_us)) return ERR_INTERNAL;
     in->busy = true;

@@ -17,6 +17,7 @@ catalog_free(struct catalog *c)
         free(c->coefficients[i].vllm_version);
         free(c->coefficients[i].source);
     }
+    free(c->physics.source);
     free(c->gpus);
     free(c->models);
     free(c->coefficients);
@@ -69,17 +70,65 @@ catalog_coefficients(const struct catalog *c, const char *model, const char *gpu
     return best;
 }
 
-double
-model_parameters(const struct model_arch *m)
+/* The attention projections of one layer (q, k, v, o). */
+static double
+attention_parameters(const struct model_arch *m)
 {
     double h = (double)m->hidden, q = (double)(m->heads * m->head_dim),
            kv = (double)(m->kv_heads * m->head_dim);
-    double attention = h * q + 2 * h * kv + q * h;
+    return h * q + 2 * h * kv + q * h;
+}
+
+double
+model_parameters(const struct model_arch *m)
+{
+    double h = (double)m->hidden, attention = attention_parameters(m);
     /* gated MLP: gate, up and down projections */
     double mlp = 3 * h * (double)m->intermediate;
     if (m->experts > 0) mlp = (double)m->experts * mlp + h * (double)m->experts; /* + router */
     double embeddings = (double)m->vocab * h * (m->tied_embeddings ? 1 : 2);
     return embeddings + (double)m->layers * (attention + mlp);
+}
+
+double
+model_active_matmul_parameters(const struct model_arch *m)
+{
+    double h = (double)m->hidden, mlp = 3 * h * (double)m->intermediate;
+    if (m->experts > 0) mlp = (double)m->experts_per_token * mlp + h * (double)m->experts;
+    return (double)m->layers * (attention_parameters(m) + mlp) + (double)m->vocab * h;
+}
+
+void
+catalog_roofline(const struct catalog *c, const struct model_arch *m, const struct gpu_spec *g,
+                 int64_t tp, struct roofline *out)
+{
+    const struct roofline_defaults *d = &c->roofline;
+    double t = (double)tp, h = (double)m->hidden;
+    double one_expert = 3 * h * (double)m->intermediate * (double)m->layers;
+    double all = model_parameters(m) - (m->tied_embeddings ? 0 : (double)m->vocab * h);
+    double dense = m->experts > 0 ? all - (double)m->experts * one_expert : all;
+    double bytes = (double)m->weight_bytes;
+    double link = g->link_gbs > 0 ? g->link_gbs : d->link_gbs;
+    *out = (struct roofline){
+        .flops_per_token = 2 * model_active_matmul_parameters(m) / t,
+        .flops_per_pair = 4.0 * (double)(m->heads * m->head_dim) * (double)m->layers / t,
+        .dense_weight_bytes = dense * bytes / t,
+        .expert_weight_bytes = m->experts > 0 ? one_expert * bytes / t : 0,
+        .experts = m->experts,
+        .experts_per_token = m->experts_per_token,
+        .kv_bytes_per_token = model_kv_bytes_per_token(m, tp),
+        /* ring all-reduce of a token's hidden state (bf16), twice per layer */
+        .allreduce_bytes_per_token = tp > 1 ? 2.0 * (double)m->layers * h * 2.0 * 2.0 * (t - 1) / t : 0,
+        .allreduces = tp > 1 ? 2 * m->layers : 0,
+        .layers = m->layers,
+        .peak_flops_per_us = g->bf16_tflops * 1e6,
+        .bandwidth_bytes_per_us = g->bandwidth_tbs * 1e6,
+        .link_bytes_per_us = link * 1e3,
+        .link_latency_us = g->link_latency_us > 0 ? g->link_latency_us : d->link_latency_us,
+        .mfu_prefill = g->mfu_prefill > 0 ? g->mfu_prefill : d->mfu_prefill,
+        .mfu_decode = g->mfu_decode > 0 ? g->mfu_decode : d->mfu_decode,
+        .memory_efficiency = g->memory_efficiency > 0 ? g->memory_efficiency : d->memory_efficiency,
+    };
 }
 
 double

@@ -12,6 +12,8 @@
 #ifndef SERVESIM_MODEL_CATALOG_H
 #define SERVESIM_MODEL_CATALOG_H
 
+#include "model/latency.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +24,23 @@ struct gpu_spec {
     double bf16_tflops;
     double fp8_tflops;
     double bandwidth_tbs;
+    /* roofline: GPU-to-GPU link (tensor parallel all-reduces) and, when
+     * not 0, this GPU's own efficiencies (else the roofline defaults) */
+    double link_gbs, link_latency_us;
+    double mfu_prefill, mfu_decode, memory_efficiency;
+};
+
+/* Roofline efficiencies used where a GPU names none, and the source. */
+struct roofline_defaults {
+    double mfu_prefill, mfu_decode, memory_efficiency, link_gbs, link_latency_us;
+};
+
+/* The one physics coefficient set (docs/latency-models.md). */
+struct physics_set {
+    bool present;
+    double alpha[3];
+    double k[PHYSICS_TERMS];
+    char *source;
 };
 
 struct model_arch {
@@ -50,6 +69,8 @@ struct catalog {
     size_t num_models;
     struct coefficient_set *coefficients;
     size_t num_coefficients;
+    struct roofline_defaults roofline;
+    struct physics_set physics;
 };
 
 void catalog_free(struct catalog *catalog);
@@ -61,8 +82,14 @@ const struct coefficient_set *catalog_coefficients(const struct catalog *catalog
                                                    const char *model, const char *gpu, int64_t tp,
                                                    const char *version);
 
+/* The roofline view of model on gpu under tensor parallelism tp. */
+void catalog_roofline(const struct catalog *catalog, const struct model_arch *model,
+                      const struct gpu_spec *gpu, int64_t tp, struct roofline *out);
+
 /* Parameters of the model (embeddings, attention, MLP or experts, head). */
 double model_parameters(const struct model_arch *model);
+/* Parameters one token passes through in matmuls (active experts only, LM head included). */
+double model_active_matmul_parameters(const struct model_arch *model);
 /* KV bytes one token occupies on one GPU under tensor parallelism tp (bf16 KV). */
 double model_kv_bytes_per_token(const struct model_arch *model, int64_t tp);
 /*

@@ -2,14 +2,106 @@
 #include "model/latency.h"
 
 #include <math.h>
+#include <string.h>
 
-int64_t
-latency_step_us(const struct latency_model *m, int64_t prefill_tokens, int64_t decode_tokens)
+const char *const physics_term_names[PHYSICS_TERMS] = {
+    [PHYSICS_PREFILL_COMPUTE] = "prefill_compute",
+    [PHYSICS_DECODE_COMPUTE] = "decode_compute",
+    [PHYSICS_MEMORY] = "memory",
+    [PHYSICS_COMMUNICATION] = "communication",
+    [PHYSICS_PER_LAYER] = "per_layer_us",
+    [PHYSICS_PER_REQUEST] = "per_request_us",
+    [PHYSICS_PER_STEP] = "per_step_us",
+};
+
+static const char *const kind_names[] = {
+    [LATENCY_BLACKBOX] = "blackbox",
+    [LATENCY_ROOFLINE] = "roofline",
+    [LATENCY_PHYSICS] = "physics",
+};
+
+const char *
+latency_kind_name(enum latency_kind kind)
 {
-    double us = m->beta[0] + m->beta[1] * (double)prefill_tokens +
-                m->beta[2] * (double)decode_tokens;
+    return (unsigned)kind < sizeof kind_names / sizeof *kind_names ? kind_names[kind] : NULL;
+}
+
+int
+latency_kind_parse(const char *name, enum latency_kind *out)
+{
+    for (size_t k = 0; k < sizeof kind_names / sizeof *kind_names; k++)
+        if (strcmp(name, kind_names[k]) == 0) {
+            *out = (enum latency_kind)k;
+            return 0;
+        }
+    return -1;
+}
+
+bool
+latency_context_free(const struct latency_model *m)
+{
+    return m->kind == LATENCY_BLACKBOX;
+}
+
+/* Experts a step's tokens touch per layer, in expectation, when each token
+ * picks k of E uniformly: E * (1 - (1 - k/E)^tokens). */
+static double
+experts_touched(const struct roofline *hw, int64_t tokens)
+{
+    if (hw->experts <= 0) return 0;
+    double e = (double)hw->experts, k = (double)hw->experts_per_token;
+    return e * (1.0 - pow(1.0 - k / e, (double)tokens));
+}
+
+void
+latency_terms(const struct roofline *hw, const struct step_shape *s, struct step_terms *out)
+{
+    double tokens = (double)(s->prefill_tokens + s->decode_tokens);
+    double flops_prefill = hw->flops_per_token * (double)s->prefill_tokens +
+                           hw->flops_per_pair * (double)s->prefill_pairs;
+    double flops_decode = hw->flops_per_token * (double)s->decode_tokens +
+                          hw->flops_per_pair * (double)s->decode_pairs;
+    double weights = hw->dense_weight_bytes +
+                     hw->expert_weight_bytes * experts_touched(hw, s->prefill_tokens + s->decode_tokens);
+    *out = (struct step_terms){
+        .prefill_compute = flops_prefill / hw->peak_flops_per_us,
+        .decode_compute = flops_decode / hw->peak_flops_per_us,
+        .weights = weights / hw->bandwidth_bytes_per_us,
+        .kv = hw->kv_bytes_per_token * (double)s->kv_tokens / hw->bandwidth_bytes_per_us,
+        .communication = hw->allreduces > 0
+                             ? (double)hw->allreduces * hw->link_latency_us +
+                                   hw->allreduce_bytes_per_token * tokens / hw->link_bytes_per_us
+                             : 0,
+    };
+}
+
+static int64_t
+whole_us(double us)
+{
     int64_t rounded = llround(us);
     return rounded < 1 ? 1 : rounded;
+}
+
+int64_t
+latency_step_us(const struct latency_model *m, const struct step_shape *s)
+{
+    if (m->kind == LATENCY_BLACKBOX)
+        return whole_us(m->beta[0] + m->beta[1] * (double)s->prefill_tokens +
+                        m->beta[2] * (double)s->decode_tokens);
+    struct step_terms t;
+    latency_terms(&m->hw, s, &t);
+    if (m->kind == LATENCY_ROOFLINE) {
+        double compute = t.prefill_compute / m->hw.mfu_prefill + t.decode_compute / m->hw.mfu_decode;
+        double memory = (t.weights + t.kv) / m->hw.memory_efficiency;
+        return whole_us(fmax(compute, memory) + t.communication);
+    }
+    const double *k = m->physics;
+    return whole_us(k[PHYSICS_PREFILL_COMPUTE] * t.prefill_compute +
+                    k[PHYSICS_DECODE_COMPUTE] * t.decode_compute +
+                    k[PHYSICS_MEMORY] * (t.weights + t.kv) +
+                    k[PHYSICS_COMMUNICATION] * t.communication +
+                    k[PHYSICS_PER_LAYER] * (double)m->hw.layers +
+                    k[PHYSICS_PER_REQUEST] * (double)s->requests + k[PHYSICS_PER_STEP]);
 }
 
 int64_t

@@ -1,26 +1,95 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * latency: how long an engine step takes and what delays a request sees.
+ * latency: how long an engine step takes and what delays a request sees
+ * (DESIGN §5; formulas and their sources in docs/latency-models.md).
  *
- * The blackbox model (DESIGN §5, coefficients per model/GPU/TP fitted to
- * real vLLM runs): a step that computes P prefill tokens and D decode
- * tokens takes b0 + b1*P + b2*D microseconds; a request waits a0 +
- * a1*input_tokens between arrival and the waiting queue; each output token
- * reaches the client a2 after the step that produced it. Times are rounded
- * to whole microseconds; a step lasts at least 1 us so the clock advances.
+ * A step is described by its shape: the prefill and decode tokens it
+ * computes, the requests in it, the attention pairs (for every token
+ * computed, the keys it attends to: its own position + 1) and the KV
+ * tokens it touches (for every request, its context before the step plus
+ * the tokens it adds).
+ *
+ * - blackbox: b0 + b1*prefill_tokens + b2*decode_tokens, coefficients per
+ *   model, GPU and TP fitted to real runs. Depends on token counts only
+ *   (latency_context_free), which lets the engine leap over equal steps.
+ * - roofline: no coefficients. The ideal times of the step's work on the
+ *   GPU (struct step_terms: FLOPs over peak FLOP/s, bytes over bandwidth,
+ *   TP all-reduces over the link), combined as max(compute at the
+ *   phase's MFU, memory at the bandwidth utilisation) + communication.
+ * - physics: the same terms, each scaled by a fitted coefficient and
+ *   summed, plus per-layer, per-request and per-step CPU constants; one
+ *   coefficient set serves every model and GPU.
+ * For every model a request waits a0 + a1*input_tokens between arrival
+ * and the waiting queue, and each output token reaches the client a2
+ * after the step that produced it. Times are rounded to whole
+ * microseconds; a step lasts at least 1 us so the clock advances.
  */
 #ifndef SERVESIM_MODEL_LATENCY_H
 #define SERVESIM_MODEL_LATENCY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
-struct latency_model {
-    double alpha[3];
-    double beta[3];
+enum latency_kind { LATENCY_BLACKBOX, LATENCY_ROOFLINE, LATENCY_PHYSICS };
+
+struct step_shape {
+    int64_t prefill_tokens, decode_tokens;
+    int64_t requests;
+    int64_t prefill_pairs, decode_pairs; /* attention (query, key) pairs */
+    int64_t kv_tokens;                   /* KV read or written, all requests */
 };
 
-int64_t latency_step_us(const struct latency_model *model, int64_t prefill_tokens,
-                        int64_t decode_tokens);
+/* The hardware view of one model on one GPU under tensor parallelism, per GPU. */
+struct roofline {
+    double flops_per_token;      /* matmul FLOPs of one token: 2 x active parameters / tp */
+    double flops_per_pair;       /* attention FLOPs of one (query, key) pair / tp */
+    double dense_weight_bytes;   /* weights read by any step / tp */
+    double expert_weight_bytes;  /* one expert's weights over all layers / tp; 0 if dense */
+    int64_t experts, experts_per_token;
+    double kv_bytes_per_token;   /* K and V of one token, all layers, / tp */
+    double allreduce_bytes_per_token; /* payload of a token's all-reduces (0 if tp = 1) */
+    int64_t allreduces;          /* all-reduces per step (2 per layer if tp > 1) */
+    int64_t layers;
+    double peak_flops_per_us, bandwidth_bytes_per_us, link_bytes_per_us;
+    double link_latency_us;      /* per all-reduce */
+    /* roofline efficiencies */
+    double mfu_prefill, mfu_decode, memory_efficiency;
+};
+
+/* Ideal times (us) of a step's work: what the roofline and physics combine. */
+struct step_terms {
+    double prefill_compute, decode_compute, weights, kv, communication;
+};
+
+enum physics_term {
+    PHYSICS_PREFILL_COMPUTE,
+    PHYSICS_DECODE_COMPUTE,
+    PHYSICS_MEMORY,        /* weights + KV */
+    PHYSICS_COMMUNICATION,
+    PHYSICS_PER_LAYER,     /* us per layer per step */
+    PHYSICS_PER_REQUEST,   /* us per request in the step */
+    PHYSICS_PER_STEP,      /* us per step */
+    PHYSICS_TERMS
+};
+extern const char *const physics_term_names[PHYSICS_TERMS];
+
+struct latency_model {
+    enum latency_kind kind;
+    double alpha[3];
+    double beta[3];                  /* blackbox */
+    struct roofline hw;              /* roofline, physics */
+    double physics[PHYSICS_TERMS];   /* physics */
+};
+
+/* "blackbox", "roofline", "physics"; NULL for an unknown name. */
+const char *latency_kind_name(enum latency_kind kind);
+int latency_kind_parse(const char *name, enum latency_kind *out);
+
+/* True when a step's duration depends only on its token counts. */
+bool latency_context_free(const struct latency_model *model);
+void latency_terms(const struct roofline *hw, const struct step_shape *shape,
+                   struct step_terms *out);
+int64_t latency_step_us(const struct latency_model *model, const struct step_shape *shape);
 int64_t latency_queue_delay_us(const struct latency_model *model, int64_t input_tokens);
 int64_t latency_token_delay_us(const struct latency_model *model);
 

@@ -22,6 +22,7 @@ static const char usage[] =
     "  --gpu NAME                      H100, H200, A100-80, L40S (H100)\n"
     "  --tp N                          tensor parallelism (1)\n"
     "  --vllm-version V                coefficient set to use (newest)\n"
+    "  --latency-model M               blackbox, roofline or physics (blackbox)\n"
     "  --max-num-seqs N                running requests at most (256)\n"
     "  --max-num-batched-tokens N      token budget of a step (2048)\n"
     "  --long-prefill-token-threshold N  largest prefill chunk, 0 = off (0)\n"
@@ -33,6 +34,7 @@ static const char usage[] =
     "  --alpha A0,A1,A2                queueing delay us: A0 + A1*input; A2 per output token\n"
     "  --beta B0,B1,B2                 step us: B0 + B1*prefill tokens + B2*decode tokens\n"
     "  --config FILE                   YAML overriding defaults.yaml (repeatable)\n"
+    "  --coefficients FILE             coefficients written by calibrate fit (a --config)\n"
     "Run:\n"
     "  --steps FILE                    write the step trace (CSV) to FILE\n"
     "  --itl FILE                      write the exact inter-token gap histogram to FILE\n"
@@ -53,7 +55,7 @@ enum option_id {
     OPT_MODEL = 256, OPT_GPU, OPT_TP, OPT_VLLM, OPT_MAX_SEQS, OPT_MAX_TOKENS, OPT_LONG_PREFILL,
     OPT_MAX_LEN, OPT_BLOCK_SIZE, OPT_GPU_BLOCKS, OPT_UTILIZATION, OPT_NO_CACHING, OPT_ALPHA,
     OPT_BETA, OPT_CONFIG, OPT_STEPS, OPT_ITL, OPT_HORIZON, OPT_SINGLE, OPT_CHECK, OPT_PRINT, OPT_STATS,
-    OPT_VERSION,
+    OPT_VERSION, OPT_LATENCY, OPT_COEFFICIENTS,
 };
 
 static const struct option options[] = {
@@ -72,6 +74,8 @@ static const struct option options[] = {
     {"alpha", required_argument, NULL, OPT_ALPHA},
     {"beta", required_argument, NULL, OPT_BETA},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"coefficients", required_argument, NULL, OPT_COEFFICIENTS},
+    {"latency-model", required_argument, NULL, OPT_LATENCY},
     {"steps", required_argument, NULL, OPT_STEPS},
     {"itl", required_argument, NULL, OPT_ITL},
     {"horizon-us", required_argument, NULL, OPT_HORIZON},
@@ -112,6 +116,43 @@ copy_text(int id, char *dst, size_t size, const char *text)
 }
 
 static void
+print_latency(const struct config *cfg, const struct latency_model *l)
+{
+    const struct engine_config *e = &cfg->engine;
+    printf("alpha: [%.17g, %.17g, %.17g]\n", l->alpha[0], l->alpha[1], l->alpha[2]);
+    if (l->kind == LATENCY_BLACKBOX) {
+        printf("beta: [%.17g, %.17g, %.17g]\n", l->beta[0], l->beta[1], l->beta[2]);
+        const struct coefficient_set *s =
+            catalog_coefficients(&cfg->catalog, e->model, e->gpu, e->tp, e->vllm_version);
+        char catalog[512] = "";
+        if (s) snprintf(catalog, sizeof catalog, "%s (vLLM %s)", s->source, s->vllm_version);
+        printf("alpha_source: %s\nbeta_source: %s\n", e->have_alpha ? "command line" : catalog,
+               e->have_beta ? "command line" : catalog);
+        return;
+    }
+    const struct roofline *h = &l->hw;
+    printf("roofline:   # per GPU\n"
+           "  flops_per_token: %.6g\n  flops_per_attention_pair: %.6g\n"
+           "  dense_weight_bytes: %.6g\n  expert_weight_bytes: %.6g\n"
+           "  kv_bytes_per_token: %.6g\n  allreduces_per_step: %" PRId64 "\n"
+           "  peak_tflops: %.6g\n  bandwidth_tbs: %.6g\n  link_gbs: %.6g\n"
+           "  mfu_prefill: %.6g\n  mfu_decode: %.6g\n  memory_efficiency: %.6g\n",
+           h->flops_per_token, h->flops_per_pair, h->dense_weight_bytes, h->expert_weight_bytes,
+           h->kv_bytes_per_token, h->allreduces, h->peak_flops_per_us / 1e6,
+           h->bandwidth_bytes_per_us / 1e6, h->link_bytes_per_us / 1e3, h->mfu_prefill,
+           h->mfu_decode, h->memory_efficiency);
+    if (l->kind == LATENCY_PHYSICS) {
+        printf("physics:\n");
+        for (int t = 0; t < PHYSICS_TERMS; t++)
+            printf("  %s: %.17g\n", physics_term_names[t], l->physics[t]);
+        printf("physics_source: %s\n", cfg->catalog.physics.source);
+    }
+    printf("alpha_source: %s\n", e->have_alpha ? "command line"
+                                 : l->kind == LATENCY_PHYSICS ? "physics coefficients"
+                                                              : "none (roofline has no coefficients)");
+}
+
+static void
 print_config(const struct config *cfg, const struct engine_params *p)
 {
     const struct engine_config *e = &cfg->engine;
@@ -125,15 +166,7 @@ print_config(const struct config *cfg, const struct engine_params *p)
            p->max_model_len, p->block_size, p->num_gpu_blocks,
            e->num_gpu_blocks ? "" : "   # derived from GPU memory",
            p->enable_prefix_caching ? "true" : "false");
-    printf("alpha: [%.17g, %.17g, %.17g]\nbeta: [%.17g, %.17g, %.17g]\n", p->latency.alpha[0],
-           p->latency.alpha[1], p->latency.alpha[2], p->latency.beta[0], p->latency.beta[1],
-           p->latency.beta[2]);
-    const struct coefficient_set *s =
-        catalog_coefficients(&cfg->catalog, e->model, e->gpu, e->tp, e->vllm_version);
-    char catalog[512] = "";
-    if (s) snprintf(catalog, sizeof catalog, "%s (vLLM %s)", s->source, s->vllm_version);
-    printf("alpha_source: %s\nbeta_source: %s\n", e->have_alpha ? "command line" : catalog,
-           e->have_beta ? "command line" : catalog);
+    print_latency(cfg, &p->latency);
 }
 
 int
@@ -145,8 +178,11 @@ main(int argc, char **argv)
     /* first pass: configuration files, so flags override them whatever the order */
     for (int i = 1; i < argc; i++) {
         const char *value = NULL;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) value = argv[++i];
+        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "--coefficients") == 0) &&
+            i + 1 < argc)
+            value = argv[++i];
         else if (strncmp(argv[i], "--config=", 9) == 0) value = argv[i] + 9;
+        else if (strncmp(argv[i], "--coefficients=", 15) == 0) value = argv[i] + 15;
         else if (strcmp(argv[i], "--") == 0) break;
         if (!value) continue;
         if (num_configs == MAX_CONFIGS) die("--config: at most %d files", MAX_CONFIGS);
@@ -188,7 +224,9 @@ main(int argc, char **argv)
                     optarg);
             *(c == OPT_ALPHA ? &e->have_alpha : &e->have_beta) = true;
             break;
-        case OPT_CONFIG: break; /* loaded above */
+        case OPT_CONFIG:
+        case OPT_COEFFICIENTS: break; /* loaded above */
+        case OPT_LATENCY: copy_text(c, e->latency_model, sizeof e->latency_model, optarg); break;
         case OPT_STEPS: job.steps_path = optarg; break;
         case OPT_ITL: job.itl_path = optarg; break;
         case OPT_HORIZON: job.options.horizon_us = integer(c, optarg, 1, INT64_MAX / 4); break;
