@@ -673,7 +673,7 @@ leap(struct instance *in, int64_t now_us, int64_t steps, const struct batch *fir
     for (size_t i = 0; i < n; i++) {
         struct seq *s = in->running[i];
         if (next_token(in, s, first_step, now_us + first_us) ||
-            count_step_gap(in, s->class_id, equal_steps ? steps - 1 : 1))
+            (equal_steps && count_step_gap(in, s->class_id, steps - 1)))
             return ERR_INTERNAL;
         s->num_computed += steps;
         s->num_output += steps;
@@ -684,7 +684,11 @@ leap(struct instance *in, int64_t now_us, int64_t steps, const struct batch *fir
     in->stats.leaps++;
     in->stats.leapt_steps += steps;
     *end_us = t;
-    if (equal_steps) return flush_step_gaps(in, first_us);
+    if (flush_step_gaps(in, first_us)) return ERR_INTERNAL;
+    if (equal_steps) return 0;
+    /* steps 1.. of the leap: one gap per request, each as long as its step */
+    for (size_t i = 0; i < n; i++)
+        if (count_step_gap(in, in->running[i]->class_id, 1)) return ERR_INTERNAL;
     for (int64_t j = 1; j < steps; j++)
         if (add_step_gaps(in, in->log[(first_step + j) % in->log_capacity])) return ERR_INTERNAL;
     clear_step_gaps(in);

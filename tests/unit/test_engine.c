@@ -39,6 +39,8 @@ struct recorder {
     size_t num_steps;
     int64_t gaps;        /* token gaps reported */
     int64_t gap_sum_us;  /* and their total length */
+    double gap_sq_sum;   /* and their squares: tells histograms apart */
+    struct simulation_stats stats;
     uint64_t digest; /* of every result and step, in order */
 };
 
@@ -88,6 +90,7 @@ record_gap(void *context, const char *slo_class, const char *tenant, int instanc
     struct recorder *r = context;
     r->gaps += count;
     r->gap_sum_us += gap_us * count;
+    r->gap_sq_sum += (double)gap_us * (double)gap_us * (double)count;
     return 0;
 }
 
@@ -103,6 +106,25 @@ params_with(int64_t num_blocks)
         .enable_prefix_caching = true,
         .latency = {.alpha = {1000, 2, 50}, .beta = {5000, 10, 100}},
     };
+}
+
+/*
+ * A physics model whose decode steps grow with the context (KV reads and
+ * attention), so consecutive decode steps differ and leaps must add the
+ * durations step by step: 1 GB of weights at 1 GB/ms is 1000 us a step.
+ */
+static struct latency_model
+context_model(void)
+{
+    struct latency_model l = {.kind = LATENCY_PHYSICS, .alpha = {1000, 2, 50}};
+    l.hw = (struct roofline){.flops_per_token = 1e9, .flops_per_pair = 1e5,
+                             .dense_weight_bytes = 1e9, .kv_bytes_per_token = 1e5,
+                             .peak_flops_per_us = 1e8, .bandwidth_bytes_per_us = 1e6,
+                             .layers = 10};
+    for (int t = 0; t < PHYSICS_TERMS; t++) l.physics[t] = 1;
+    l.physics[PHYSICS_PER_STEP] = 2000;
+    l.physics[PHYSICS_PER_REQUEST] = 10;
+    return l;
 }
 
 static int
@@ -285,7 +307,7 @@ run_generated(const struct engine_params *p, const struct workload_config *w,
     struct engine_sink sink = {rec, record_result, record_step};
     struct gap_sink gaps = {rec, record_gap};
     struct simulation_options options = {.single_steps = single_steps, .check_invariants = true};
-    int rc = simulation_run(p, &options, &src, &sink, &gaps, NULL);
+    int rc = simulation_run(p, &options, &src, &sink, &gaps, &rec->stats);
     generator_free(g);
     return rc;
 }
@@ -302,6 +324,7 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
 {
     static struct recorder leaping, single;
     int runs = 0;
+    int64_t context_leaps = 0;
     for (size_t c = 0; c < sizeof scenarios / sizeof *scenarios; c++) {
         const struct scenario *s = &scenarios[c];
         for (uint64_t seed = 1; seed <= 12; seed++, runs++) {
@@ -309,6 +332,8 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
             p.max_num_seqs = s->max_num_seqs;
             p.max_num_batched_tokens = s->max_batched;
             p.long_prefill_token_threshold = s->long_prefill;
+            /* even seeds: step times that grow with the context */
+            if (seed % 2 == 0) p.latency = context_model();
             struct workload_config w = {
                 .rate_per_s = s->rate, .num_requests = 300, .arrival = ARRIVAL_POISSON,
                 .cv = 1, .seed = seed,
@@ -362,14 +387,20 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
             CHECK(monotonic);
             CHECK(work_conserving);
             CHECK(within_pool);
-            /* a leap is exactly the single steps it replaces */
+            /* a leap is exactly the single steps it replaces, token gaps included */
             CHECK(leaping.digest == single.digest);
             CHECK_EQ(leaping.num_steps, single.num_steps);
+            CHECK_EQ(leaping.gaps, single.gaps);
+            CHECK_EQ(leaping.gap_sum_us, single.gap_sum_us);
+            CHECK(leaping.gap_sq_sum == single.gap_sq_sum);
+            if (seed % 2 == 0) context_leaps += leaping.stats.leaps;
             /* the tiny pool really exercised preemption */
             if (strcmp(s->name, "tiny-kv-preempts") == 0) CHECK(preemptions > 0);
         }
     }
     CHECK(runs >= 50);
+    /* the context-dependent runs did leap (else the comparison is vacuous) */
+    CHECK(context_leaps > 0);
 }
 
 /* Same inputs, same seed: the same results, byte for byte (digest). */

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test_latency: each latency model on steps computed by hand, and the
+ * roofline the catalog derives for a real model. The hardware below is
+ * made up so the arithmetic is easy: 100 TFLOP/s (1e8 FLOP per us),
+ * 2 TB/s (2e6 bytes per us), a 2 GFLOP-per-token model with 4 GB of
+ * weights and 200 kB of KV per token.
+ */
+#include "check.h"
+
+#include "config/config.h"
+#include "model/latency.h"
+
+static struct roofline
+toy_hardware(void)
+{
+    return (struct roofline){
+        .flops_per_token = 2e9, .flops_per_pair = 1e6, .dense_weight_bytes = 4e9,
+        .kv_bytes_per_token = 2e5, .peak_flops_per_us = 1e8, .bandwidth_bytes_per_us = 2e6,
+        .mfu_prefill = 0.5, .mfu_decode = 0.25, .memory_efficiency = 0.8, .layers = 32,
+    };
+}
+
+/* A 1000-token prompt from scratch (pairs 1000*1001/2) beside 10 decodes
+ * whose contexts sum to 5000 (pairs and KV tokens 5000 + 10). */
+static const struct step_shape mixed = {
+    .prefill_tokens = 1000, .decode_tokens = 10, .requests = 11,
+    .prefill_pairs = 500500, .decode_pairs = 5010, .kv_tokens = 1000 + 5010,
+};
+static const struct step_shape decode_only = {
+    .decode_tokens = 10, .requests = 10, .decode_pairs = 5010, .kv_tokens = 5010,
+};
+
+TEST(blackbox_step_by_hand)
+{
+    struct latency_model m = {.kind = LATENCY_BLACKBOX, .alpha = {1000, 2, 50},
+                              .beta = {5000, 10, 100}};
+    /* 5000 + 10*1000 + 100*10 */
+    CHECK_EQ(latency_step_us(&m, &mixed), 16000);
+    CHECK_EQ(latency_queue_delay_us(&m, 300), 1600);
+    CHECK_EQ(latency_token_delay_us(&m), 50);
+    CHECK(latency_context_free(&m));
+}
+
+/*
+ * Terms of the mixed step: prefill compute (2e9*1000 + 1e6*500500)/1e8 =
+ * 25005 us, decode compute (2e9*10 + 1e6*5010)/1e8 = 250.1 us, weights
+ * 4e9/2e6 = 2000 us, KV 2e5*6010/2e6 = 601 us.
+ */
+TEST(roofline_terms_and_steps_by_hand)
+{
+    struct latency_model m = {.kind = LATENCY_ROOFLINE, .hw = toy_hardware()};
+    struct step_terms t;
+    latency_terms(&m.hw, &mixed, &t);
+    CHECK_NEAR(t.prefill_compute, 25005.0, 1e-6);
+    CHECK_NEAR(t.decode_compute, 250.1, 1e-6);
+    CHECK_NEAR(t.weights, 2000.0, 1e-6);
+    CHECK_NEAR(t.kv, 601.0, 1e-6);
+    CHECK_NEAR(t.communication, 0.0, 0.0);
+    /* compute-bound: 25005/0.5 + 250.1/0.25 = 51010.4 beats (2000+601)/0.8 */
+    CHECK_EQ(latency_step_us(&m, &mixed), 51010);
+    /* memory-bound decode: (2000 + 501)/0.8 = 3126.25 beats 250.1/0.25 */
+    CHECK_EQ(latency_step_us(&m, &decode_only), 3126);
+    CHECK(!latency_context_free(&m));
+    /* tensor parallel: 64 all-reduces of 5 us, and 1e5 bytes per token over
+     * a 1e5 bytes/us link for 10 tokens: 320 + 10 us on top */
+    m.hw.allreduces = 64;
+    m.hw.link_latency_us = 5;
+    m.hw.allreduce_bytes_per_token = 1e5;
+    m.hw.link_bytes_per_us = 1e5;
+    CHECK_EQ(latency_step_us(&m, &decode_only), 3126 + 330);
+}
+
+/* With 8 experts, 2 per token, one token touches 8*(1 - (6/8)^1) = 2 of
+ * them; 10000 tokens touch all 8 (to within 1e-9). */
+TEST(roofline_counts_the_experts_a_step_touches)
+{
+    struct roofline hw = toy_hardware();
+    hw.experts = 8;
+    hw.experts_per_token = 2;
+    hw.expert_weight_bytes = 1e9;
+    struct step_terms t;
+    struct step_shape one = {.decode_tokens = 1, .requests = 1, .decode_pairs = 1, .kv_tokens = 1};
+    latency_terms(&hw, &one, &t);
+    CHECK_NEAR(t.weights, (4e9 + 2e9) / 2e6, 1e-6);
+    struct step_shape many = {.prefill_tokens = 10000, .requests = 1};
+    latency_terms(&hw, &many, &t);
+    CHECK_NEAR(t.weights, (4e9 + 8e9) / 2e6, 1e-3);
+}
+
+/*
+ * Physics on the decode step with the all-reduces above: 3*250.1 (decode
+ * compute) + 1.5*(2000+501) (memory) + 1*330 (communication) + 10*32
+ * (layers) + 20*10 (requests) + 100 (step) = 5451.8 us.
+ */
+TEST(physics_step_by_hand)
+{
+    struct latency_model m = {.kind = LATENCY_PHYSICS, .hw = toy_hardware()};
+    m.hw.allreduces = 64;
+    m.hw.link_latency_us = 5;
+    m.hw.allreduce_bytes_per_token = 1e5;
+    m.hw.link_bytes_per_us = 1e5;
+    double k[PHYSICS_TERMS] = {[PHYSICS_PREFILL_COMPUTE] = 2, [PHYSICS_DECODE_COMPUTE] = 3,
+                               [PHYSICS_MEMORY] = 1.5,       [PHYSICS_COMMUNICATION] = 1,
+                               [PHYSICS_PER_LAYER] = 10,     [PHYSICS_PER_REQUEST] = 20,
+                               [PHYSICS_PER_STEP] = 100};
+    for (int i = 0; i < PHYSICS_TERMS; i++) m.physics[i] = k[i];
+    CHECK_EQ(latency_step_us(&m, &decode_only), 5452);
+    /* the prompt adds 2*25005 (prefill compute) + 1.5*100 (its 1000 KV
+     * tokens, 100 us) + 20 (one more request) + 1000 (1000 more tokens
+     * over the link): 5451.8 + 51180 */
+    CHECK_EQ(latency_step_us(&m, &mixed), 56632);
+}
+
+/*
+ * The catalog's roofline for Llama-3.1-8B on H100: per layer attention
+ * 4096*4096*2 + 2*4096*1024 and MLP 3*4096*14336; 32 layers plus the LM
+ * head 128256*4096; two FLOPs per parameter. Attention: 4 FLOPs per head
+ * dimension per pair, 32 heads of 128, 32 layers.
+ */
+TEST(catalog_roofline_for_llama_3_1_8b)
+{
+    struct config cfg;
+    CHECK_EQ(config_load(&cfg, NULL, 0), 0);
+    const struct model_arch *m = catalog_model(&cfg.catalog, "meta-llama/llama-3.1-8b-instruct");
+    const struct gpu_spec *g = catalog_gpu(&cfg.catalog, "H100");
+    CHECK(m && g);
+    if (!m || !g) return;
+    struct roofline hw;
+    catalog_roofline(&cfg.catalog, m, g, 1, &hw);
+    double per_layer = 2.0 * 4096 * 4096 + 2.0 * 4096 * 1024 + 3.0 * 4096 * 14336;
+    CHECK_NEAR(hw.flops_per_token, 2 * (32 * per_layer + 128256.0 * 4096), 1.0);
+    CHECK_NEAR(hw.flops_per_pair, 4.0 * 32 * 128 * 32, 0.0);
+    CHECK_NEAR(hw.peak_flops_per_us, 989.5e6, 1e-3);
+    CHECK_EQ(hw.allreduces, 0);
+    catalog_roofline(&cfg.catalog, m, g, 2, &hw);
+    CHECK_NEAR(hw.flops_per_token, (32 * per_layer + 128256.0 * 4096), 1.0);
+    CHECK_EQ(hw.allreduces, 64);
+    config_free(&cfg);
+}
+
+int
+main(void)
+{
+    RUN(blackbox_step_by_hand);
+    RUN(roofline_terms_and_steps_by_hand);
+    RUN(roofline_counts_the_experts_a_step_touches);
+    RUN(physics_step_by_hand);
+    RUN(catalog_roofline_for_llama_3_1_8b);
+    return check_done();
+}
