@@ -6,6 +6,7 @@
 #   make check      install missing Debian packages, build, run every test
 #   make bench      time the pipeline at 1e5 and 1e6 requests (bench/pipeline.sh)
 #   make accuracy   fit and validate against the real vLLM runs in ../shared (docs/accuracy.md)
+#   make roofline-validation   roofline vs measured static batches (docs/roofline-validation.md)
 #   make install    copy the tools to $(DESTDIR)$(PREFIX)/bin
 #
 # Variables: SAN=1 (ASan+UBSan), DEBUG=1 (KV recount after every engine step),
@@ -48,7 +49,7 @@ BINS     := $(TOOLS:%=bin/%)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps demo check unit bats bench accuracy install clean format
+.PHONY: all deps demo check unit bats bench accuracy roofline-validation install clean format
 all: $(BINS)
 
 # bin/ holds the tools of the flavour built last; the objects of each flavour
@@ -101,6 +102,10 @@ bench: deps
 accuracy: deps
 	@$(MAKE) --no-print-directory all
 	sh scripts/accuracy.sh
+
+roofline-validation: deps
+	@$(MAKE) --no-print-directory all
+	sh scripts/roofline-validation.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -18,7 +18,12 @@
 #include <strings.h>
 
 enum { TTFT, E2E, TPOT, NMETRICS };
-enum { B0, B1, B2, A0, NPARAMS };
+/* Searched parameters (logarithms): blackbox b0, b1, b2, a0; physics the
+ * prefill, decode and memory scales, the per-step and per-request CPU
+ * times and a0. */
+enum { B0, B1, B2, A0, NBLACKBOX };
+enum { K_PREFILL, K_DECODE, K_MEMORY, K_STEP, K_REQUEST, K_A0, NPHYSICS };
+#define NPARAMS NPHYSICS
 
 /* A measured request's latencies (ms), NaN where not compared. */
 struct target {
@@ -113,6 +118,8 @@ struct run {
 };
 
 struct fit {
+    enum latency_kind kind;
+    int nparams;
     struct run *runs;
     size_t num_runs;
     int64_t warmup_us;
@@ -204,7 +211,7 @@ load_measured(struct run *r, int64_t warmup_us)
 }
 
 static int
-load_engine(struct run *r)
+load_engine(struct run *r, enum latency_kind kind)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/engine.yaml", r->dir) >= sizeof path)
@@ -212,8 +219,12 @@ load_engine(struct run *r)
     const char *files[] = {path};
     int rc = config_load(&r->config, files, 1);
     if (rc) return rc;
-    /* the coefficients are what is being fitted: any will do to resolve the rest */
-    r->config.engine.have_alpha = r->config.engine.have_beta = true;
+    /* the coefficients are what is being fitted: any will do to resolve the
+     * rest; physics needs the run's roofline, resolved as such */
+    struct engine_config *e = &r->config.engine;
+    e->have_alpha = true;
+    e->have_beta = kind == LATENCY_BLACKBOX;
+    strcpy(e->latency_model, kind == LATENCY_BLACKBOX ? "blackbox" : "roofline");
     return config_resolve_engine(&r->config, &r->params);
 }
 
@@ -245,17 +256,31 @@ collect(void *context, const struct request_result *r)
 }
 
 static void
-latency_of(const double theta[NPARAMS], struct latency_model *m)
+latency_of(enum latency_kind kind, const double theta[NPARAMS], struct latency_model *m)
 {
-    *m = (struct latency_model){.alpha = {exp(theta[A0]), 0, 0},
-                                .beta = {exp(theta[B0]), exp(theta[B1]), exp(theta[B2])}};
+    if (kind == LATENCY_BLACKBOX) {
+        *m = (struct latency_model){.alpha = {exp(theta[A0]), 0, 0},
+                                    .beta = {exp(theta[B0]), exp(theta[B1]), exp(theta[B2])}};
+        return;
+    }
+    m->kind = LATENCY_PHYSICS;
+    m->alpha[0] = exp(theta[K_A0]);
+    m->alpha[1] = m->alpha[2] = 0;
+    double *k = m->physics;
+    k[PHYSICS_PREFILL_COMPUTE] = exp(theta[K_PREFILL]);
+    k[PHYSICS_DECODE_COMPUTE] = exp(theta[K_DECODE]);
+    k[PHYSICS_MEMORY] = exp(theta[K_MEMORY]);
+    k[PHYSICS_COMMUNICATION] = 1; /* the link is taken at its data-sheet speed */
+    k[PHYSICS_PER_LAYER] = 0;     /* folded into the per-step time */
+    k[PHYSICS_PER_STEP] = exp(theta[K_STEP]);
+    k[PHYSICS_PER_REQUEST] = exp(theta[K_REQUEST]);
 }
 
 /* Simulates run r with the coefficients: the run's loss. */
 static int
 simulate_run(struct fit *fit, struct run *r, const double theta[NPARAMS], double *loss_out)
 {
-    latency_of(theta, &r->params.latency);
+    latency_of(fit->kind, theta, &r->params.latency);
     struct request_array list = {r->requests, r->num_requests, 0};
     struct request_source source = {&list, request_array_next};
     struct sink_state state = {.warmup_us = fit->warmup_us, .run = r};
@@ -286,7 +311,7 @@ loss(const gsl_vector *v, void *context)
 {
     struct fit *fit = context;
     double theta[NPARAMS], total = 0;
-    for (int i = 0; i < NPARAMS; i++) theta[i] = gsl_vector_get(v, (size_t)i);
+    for (int i = 0; i < fit->nparams; i++) theta[i] = gsl_vector_get(v, (size_t)i);
     fit->evaluations++;
     for (size_t i = 0; i < fit->num_runs; i++) {
         double run_loss;
@@ -316,17 +341,18 @@ static int
 minimize(struct fit *fit, double theta[NPARAMS], double step, int max_iterations,
          bool progress, double *best)
 {
-    gsl_multimin_function f = {loss, NPARAMS, fit};
-    gsl_vector *x = gsl_vector_alloc(NPARAMS), *steps = gsl_vector_alloc(NPARAMS);
+    size_t n = (size_t)fit->nparams;
+    gsl_multimin_function f = {loss, n, fit};
+    gsl_vector *x = gsl_vector_alloc(n), *steps = gsl_vector_alloc(n);
     gsl_multimin_fminimizer *m =
-        gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, NPARAMS);
+        gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, n);
     if (!x || !steps || !m) {
         gsl_vector_free(x);
         gsl_vector_free(steps);
         if (m) gsl_multimin_fminimizer_free(m);
         return internal_error("out of memory");
     }
-    for (int i = 0; i < NPARAMS; i++) gsl_vector_set(x, (size_t)i, theta[i]);
+    for (size_t i = 0; i < n; i++) gsl_vector_set(x, i, theta[i]);
     gsl_vector_set_all(steps, step);
     gsl_multimin_fminimizer_set(m, &f, x, steps);
     for (int it = 0; it < max_iterations; it++) {
@@ -334,9 +360,9 @@ minimize(struct fit *fit, double theta[NPARAMS], double step, int max_iterations
         if (progress)
             fprintf(stderr, "%s: iteration %d, loss %.6g, %d simulations\n", program_name(),
                     it + 1, m->fval, fit->evaluations);
-        if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(m), 1e-6) == GSL_SUCCESS) break;
+        if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(m), 1e-4) == GSL_SUCCESS) break;
     }
-    for (int i = 0; i < NPARAMS; i++) theta[i] = gsl_vector_get(m->x, (size_t)i);
+    for (size_t i = 0; i < n; i++) theta[i] = gsl_vector_get(m->x, i);
     *best = m->fval;
     gsl_multimin_fminimizer_free(m);
     gsl_vector_free(x);
@@ -353,30 +379,48 @@ put_number(FILE *out, double x)
 }
 
 static void
+put_list(FILE *out, const double *x, size_t n)
+{
+    fputc('[', out);
+    for (size_t i = 0; i < n; i++) {
+        if (i) fputs(", ", out);
+        put_number(out, x[i]);
+    }
+    fputc(']', out);
+}
+
+static void
 write_coefficients(const struct fit *fit, const double theta[NPARAMS], double best, FILE *out)
 {
-    struct latency_model m;
-    latency_of(theta, &m);
+    struct latency_model m = {0};
+    latency_of(fit->kind, theta, &m);
     const struct engine_config *e = &fit->runs[0].config.engine;
     fprintf(out, "# SPDX-License-Identifier: GPL-3.0-or-later\n"
-                 "# fitted by calibrate fit (blackbox; warm-up %lld us; loss %.6g after %d "
+                 "# fitted by calibrate fit (%s; warm-up %lld us; loss %.6g after %d "
                  "simulations) on:\n",
-            (long long)fit->warmup_us, best, fit->evaluations);
+            latency_kind_name(fit->kind), (long long)fit->warmup_us, best, fit->evaluations);
     for (size_t i = 0; i < fit->num_runs; i++) fprintf(out, "#   %s\n", fit->runs[i].dir);
+    const char *plural = fit->num_runs == 1 ? "" : "s";
+    if (fit->kind == LATENCY_PHYSICS) {
+        fputs("engine:\n  latency_model: physics\nphysics:\n  alpha: ", out);
+        put_list(out, m.alpha, 3);
+        fputc('\n', out);
+        for (int t = 0; t < PHYSICS_TERMS; t++) {
+            fprintf(out, "  %s: ", physics_term_names[t]);
+            put_number(out, m.physics[t]);
+            fputc('\n', out);
+        }
+        fprintf(out, "  source: \"calibrate fit on %zu measured run%s\"\n", fit->num_runs,
+                plural);
+        return;
+    }
     fprintf(out, "engine:\n  vllm_version: measured\ncoefficients:\n  - {model: %s, gpu: %s, "
-                 "tp: %lld, vllm: \"measured\", alpha: [",
+                 "tp: %lld, vllm: \"measured\", alpha: ",
             e->model, e->gpu, (long long)e->tp);
-    for (int i = 0; i < 3; i++) {
-        if (i) fputs(", ", out);
-        put_number(out, m.alpha[i]);
-    }
-    fputs("], beta: [", out);
-    for (int i = 0; i < 3; i++) {
-        if (i) fputs(", ", out);
-        put_number(out, m.beta[i]);
-    }
-    fprintf(out, "], source: \"calibrate fit on %zu measured run%s\"}\n", fit->num_runs,
-            fit->num_runs == 1 ? "" : "s");
+    put_list(out, m.alpha, 3);
+    fputs(", beta: ", out);
+    put_list(out, m.beta, 3);
+    fprintf(out, ", source: \"calibrate fit on %zu measured run%s\"}\n", fit->num_runs, plural);
 }
 
 static void
@@ -394,22 +438,34 @@ free_runs(struct run *runs, size_t n)
 int
 calibrate_fit(const struct fit_job *job)
 {
-    struct fit fit = {.num_runs = job->num_runs, .warmup_us = job->warmup_us};
+    struct fit fit = {.kind = job->kind, .num_runs = job->num_runs, .warmup_us = job->warmup_us,
+                      .nparams = job->kind == LATENCY_BLACKBOX ? NBLACKBOX : NPHYSICS};
+    if (job->kind == LATENCY_ROOFLINE)
+        return config_error("the roofline model has no coefficients to fit");
     fit.runs = calloc(job->num_runs, sizeof *fit.runs);
     if (!fit.runs) return internal_error("out of memory");
     int rc = 0;
     for (size_t i = 0; i < job->num_runs && !rc; i++) {
         struct run *r = &fit.runs[i];
         r->dir = job->runs[i];
-        rc = load_engine(r);
+        rc = load_engine(r, job->kind);
         if (!rc) rc = load_requests(r);
         if (!rc) rc = load_measured(r, job->warmup_us);
-        if (!rc && i > 0) rc = same_engine(&fit.runs[0], r);
+        /* one blackbox set per engine; physics is shared by all */
+        if (!rc && i > 0 && job->kind == LATENCY_BLACKBOX) rc = same_engine(&fit.runs[0], r);
     }
     if (!rc) {
         /* a generic start: 5 ms per step, 20 us per prefill and 100 us per decode
          * token, 5 ms of queueing; then a restart from the best point found */
         double theta[NPARAMS] = {log(5000), log(20), log(100), log(5000)}, best = 0;
+        /* physics starts at the roofline's efficiencies (1/0.45, 1/0.30,
+         * 1/0.8), 3 ms of CPU per step, 20 us per request, 5 ms queueing */
+        if (job->kind == LATENCY_PHYSICS) {
+            double start[NPHYSICS] = {[K_PREFILL] = log(2.2), [K_DECODE] = log(3.3),
+                                      [K_MEMORY] = log(1.25), [K_STEP] = log(3000),
+                                      [K_REQUEST] = log(20), [K_A0] = log(5000)};
+            memcpy(theta, start, sizeof theta);
+        }
         /* restarts with smaller simplexes: the loss has plateaus (step times are
          * whole microseconds) on which a simplex can stall */
         static const double steps[] = {1.0, 0.3, 0.1, 0.03};

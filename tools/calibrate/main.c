@@ -15,7 +15,8 @@
 
 static const char usage[] =
     "usage: calibrate import FORMAT RUN --out DIR\n"
-    "       calibrate fit [--warmup-us T] [--iterations N] [--progress] DIR...\n"
+    "       calibrate fit [--model blackbox|physics] [--warmup-us T] [--iterations N]\n"
+    "                     [--progress] DIR...\n"
     "       calibrate compare [--warmup-us T] MEASURED.csv SIMULATED.csv\n"
     "\n"
     "import turns a measured vLLM run into DIR/requests.csv (the request stream),\n"
@@ -23,9 +24,10 @@ static const char usage[] =
     "(the engine, for simulate --config). FORMAT: vllm-h100 (RUN is EXP.json, with\n"
     "EXP_ground_truth.json beside it).\n"
     "\n"
-    "fit searches the blackbox coefficients (b0, b1, b2, a0) that make simulate\n"
-    "reproduce the mean TTFT, E2E and TPOT of imported runs of one engine, and prints\n"
-    "them as a YAML file for simulate --config (docs/accuracy.md).\n"
+    "fit searches the latency coefficients that make simulate reproduce the TTFT, E2E\n"
+    "and TPOT distributions of imported runs, and prints them as a YAML file for\n"
+    "simulate --coefficients (docs/accuracy.md): blackbox (b0, b1, b2, a0) for runs of\n"
+    "one engine, or physics (one set for runs of any models and GPUs).\n"
     "\n"
     "Compares two per-request result files (docs/formats.md) request by request and\n"
     "prints one JSON object: for ttft, tpot and e2e the measured and simulated mean,\n"
@@ -35,7 +37,8 @@ static const char usage[] =
     "\n"
     "  --out DIR        import: the directory to write into (it must exist)\n"
     "  --warmup-us T    fit, compare: leave out requests that arrived before T\n"
-    "  --iterations N   fit: simplex iterations per pass, two passes (default 300)\n"
+    "  --model M        fit: blackbox (default) or physics\n"
+    "  --iterations N   fit: simplex iterations per pass, four passes (default 300)\n"
     "  --progress       fit: a line per iteration on standard error\n"
     "  -h, --help       this help\n"
     "  --version        print the version\n"
@@ -46,13 +49,14 @@ static const char usage[] =
     "\n"
     "Exit status: 0 ok, 1 bad input data, 2 usage error, 3 internal error.\n";
 
-enum { OPT_WARMUP = 256, OPT_OUT, OPT_ITERATIONS, OPT_PROGRESS, OPT_VERSION };
+enum { OPT_WARMUP = 256, OPT_OUT, OPT_ITERATIONS, OPT_PROGRESS, OPT_VERSION, OPT_MODEL };
 
 static const struct option options[] = {
     {"warmup-us", required_argument, NULL, OPT_WARMUP},
     {"out", required_argument, NULL, OPT_OUT},
     {"iterations", required_argument, NULL, OPT_ITERATIONS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"model", required_argument, NULL, OPT_MODEL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -63,6 +67,7 @@ struct arguments {
     const char *out_dir;
     int64_t iterations;
     bool progress;
+    enum latency_kind model;
     int first_operand, num_operands;
 };
 
@@ -86,6 +91,10 @@ parse(int argc, char **argv, struct arguments *a)
                 die("--iterations: %s: '%s'", why, optarg);
             break;
         case OPT_PROGRESS: a->progress = true; break;
+        case OPT_MODEL:
+            if (latency_kind_parse(optarg, &a->model) || a->model == LATENCY_ROOFLINE)
+                die("--model: '%s' is not fittable (known: blackbox, physics)", optarg);
+            break;
         case 'h': fputs(usage, stdout); exit(exit_status_of(close_stdout()));
         case OPT_VERSION: puts("calibrate (servesim) 0.1.0"); exit(exit_status_of(close_stdout()));
         case ':': die("option '%s' needs a value; try --help", argv[optind - 1]);
@@ -114,6 +123,7 @@ fit(int argc, char **argv)
     parse(argc, argv, &a);
     if (a.num_operands < 1) die("fit needs at least one imported run directory; try --help");
     struct fit_job job = {
+        .kind = a.model,
         .runs = (const char *const *)(argv + a.first_operand),
         .num_runs = (size_t)a.num_operands,
         .warmup_us = a.compare.warmup_us,
