@@ -39,7 +39,7 @@ endif
 
 ALL_CFLAGS   = $(STD_FLAGS) $(WARN_FLAGS) $(CFLAGS)
 ALL_CPPFLAGS = -Ilib -MMD -MP $(CPPFLAGS)
-LDLIBS       = -lcsv -lyaml -ljansson -lgsl -lgslcblas -lxxhash -lm
+LDLIBS       = -lcsv -lyaml -ljansson -lgsl -lgslcblas -lxxhash -lm -lpthread
 
 LIB_SRC  := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/defaults_yaml.o

@@ -10,6 +10,8 @@
 #include "workload/request_csv.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_sort.h>
 #include <math.h>
@@ -117,8 +119,12 @@ struct run {
     size_t num_targets;
 };
 
+#define MAX_THREADS 64
+
 struct fit {
     enum latency_kind kind;
+    size_t num_threads;
+    double *losses; /* per run, of the evaluation in progress */
     int nparams;
     struct run *runs;
     size_t num_runs;
@@ -306,18 +312,54 @@ simulate_run(struct fit *fit, struct run *r, const double theta[NPARAMS], double
     return rc;
 }
 
+/* One thread's share of an evaluation: runs first, first + stride, ... */
+struct worker {
+    struct fit *fit;
+    const double *theta;
+    size_t first, stride;
+    double *losses;
+    int rc;
+};
+
+static void *
+work(void *context)
+{
+    struct worker *w = context;
+    for (size_t i = w->first; i < w->fit->num_runs && !w->rc; i += w->stride)
+        w->rc = simulate_run(w->fit, &w->fit->runs[i], w->theta, &w->losses[i]);
+    return NULL;
+}
+
+/*
+ * The mean loss over runs. Runs are independent simulations, so they are
+ * spread over the processors; each run's loss lands in its own slot and
+ * the sum is taken in run order, so the result does not depend on the
+ * number of threads.
+ */
 static double
 loss(const gsl_vector *v, void *context)
 {
     struct fit *fit = context;
-    double theta[NPARAMS], total = 0;
+    double theta[NPARAMS];
     for (int i = 0; i < fit->nparams; i++) theta[i] = gsl_vector_get(v, (size_t)i);
     fit->evaluations++;
+    size_t n = fit->num_threads < fit->num_runs ? fit->num_threads : fit->num_runs;
+    struct worker workers[MAX_THREADS];
+    pthread_t threads[MAX_THREADS];
+    size_t started = 0;
+    for (size_t t = 0; t < n; t++) {
+        workers[t] = (struct worker){fit, theta, t, n, fit->losses, 0};
+        if (t > 0 && pthread_create(&threads[t], NULL, work, &workers[t]) == 0) started = t;
+        else if (t > 0) workers[t].rc = internal_error("cannot start a thread");
+    }
+    work(&workers[0]);
+    for (size_t t = 1; t <= started; t++) pthread_join(threads[t], NULL);
+    double total = 0;
+    for (size_t t = 0; t < n; t++)
+        if (workers[t].rc) return GSL_POSINF;
     for (size_t i = 0; i < fit->num_runs; i++) {
-        double run_loss;
-        if (simulate_run(fit, &fit->runs[i], theta, &run_loss) || !isfinite(run_loss))
-            return GSL_POSINF;
-        total += run_loss;
+        if (!isfinite(fit->losses[i])) return GSL_POSINF;
+        total += fit->losses[i];
     }
     return total / (double)fit->num_runs;
 }
@@ -443,7 +485,14 @@ calibrate_fit(const struct fit_job *job)
     if (job->kind == LATENCY_ROOFLINE)
         return config_error("the roofline model has no coefficients to fit");
     fit.runs = calloc(job->num_runs, sizeof *fit.runs);
-    if (!fit.runs) return internal_error("out of memory");
+    fit.losses = calloc(job->num_runs, sizeof *fit.losses);
+    if (!fit.runs || !fit.losses) {
+        free(fit.runs);
+        free(fit.losses);
+        return internal_error("out of memory");
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    fit.num_threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (size_t)cpus;
     int rc = 0;
     for (size_t i = 0; i < job->num_runs && !rc; i++) {
         struct run *r = &fit.runs[i];
@@ -475,5 +524,6 @@ calibrate_fit(const struct fit_job *job)
         if (!rc) write_coefficients(&fit, theta, best, job->out);
     }
     free_runs(fit.runs, job->num_runs);
+    free(fit.losses);
     return rc;
 }
