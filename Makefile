@@ -42,7 +42,8 @@ ALL_CPPFLAGS = -Ilib -MMD -MP $(CPPFLAGS)
 LDLIBS       = -lcsv -lyaml -ljansson -lgsl -lgslcblas -lxxhash -lm -lpthread
 
 LIB_SRC  := $(sort $(wildcard lib/*/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/defaults_yaml.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/defaults_yaml.o $(BUILD)/gen/presets.o
+PRESETS  := $(sort $(wildcard examples/*.yaml))
 LIB_A    := $(BUILD)/libservesim.a
 TOOLS    := $(notdir $(sort $(wildcard tools/*)))
 BINS     := $(TOOLS:%=bin/%)
@@ -74,6 +75,14 @@ $(BUILD)/gen/defaults_yaml.c: defaults.yaml scripts/embed.sh
 	sh scripts/embed.sh servesim_defaults_yaml $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/defaults_yaml.o: $(BUILD)/gen/defaults_yaml.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# so are the workload presets (gen-workload --preset NAME).
+$(BUILD)/gen/presets.c: $(PRESETS) scripts/embed-presets.sh scripts/embed.sh
+	@mkdir -p $(@D)
+	sh scripts/embed-presets.sh $(PRESETS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/presets.o: $(BUILD)/gen/presets.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_A)

@@ -9,7 +9,10 @@
 #include "core/outfile.h"
 #include "core/parse.h"
 #include "workload/generator.h"
+#include "workload/preset.h"
 #include "workload/request_csv.h"
+#include "workload/spec.h"
+#include "workload/spec_stream.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -40,6 +43,9 @@ enum option_id {
     OPT_PREFIX_TOKENS,
     OPT_SLO_CLASS,
     OPT_TENANT,
+    OPT_SPEC,
+    OPT_PRESET,
+    OPT_LIST_PRESETS,
     OPT_NUM_REQUESTS = 'n',
 };
 
@@ -61,6 +67,9 @@ static const struct option options[] = {
     {"tenant", required_argument, NULL, OPT_TENANT},
     {"seed", required_argument, NULL, OPT_SEED},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"spec", required_argument, NULL, OPT_SPEC},
+    {"preset", required_argument, NULL, OPT_PRESET},
+    {"list-presets", no_argument, NULL, OPT_LIST_PRESETS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -100,6 +109,10 @@ usage(const struct workload_config *w)
         "  --tenant NAME          [%s]\n"
         "  --seed S               run seed; same seed and flags = same bytes [%" PRIu64 "]\n"
         "  --config FILE          YAML overrides (repeatable, applied in order)\n"
+        "  --spec FILE            workload spec (YAML, docs/workloads.md) instead of the\n"
+        "                         flags above; only -n and --seed may be combined with it\n"
+        "  --preset NAME          a built-in workload spec (see --list-presets)\n"
+        "  --list-presets         list the presets with a one-line description\n"
         "  --help, --version\n"
         "\n"
         "Arrivals: a renewal process starting at t = 0; request i (ids 0..N-1) arrives\n"
@@ -111,6 +124,7 @@ usage(const struct workload_config *w)
         "Examples:\n"
         "  gen-workload --rate 20 -n 5 --seed 7\n"
         "  gen-workload --rate 5 -n 1000 --arrival gamma --cv 3 --prefix-tokens 200 | tail -n 3\n"
+        "  gen-workload --preset multiturn-chat -n 20 --seed 3\n"
         "\n"
         "Exit status: 0 ok, 2 bad flag or configuration, 3 write or internal error.\n",
         rate, w->num_requests, arrival_process_name(w->arrival), cv, pm, ps, w->prompt.min,
@@ -212,6 +226,43 @@ apply_flag(struct workload_config *w, int id, const char *arg)
     }
 }
 
+/* Where the requests come from: the distribution flags, a spec or a preset. */
+enum mode { MODE_FLAGS, MODE_SPEC, MODE_PRESET };
+
+static void
+list_presets(void)
+{
+    for (size_t i = 0; i < preset_count(); i++) {
+        const struct preset *p = preset_at(i);
+        printf("%-16s %s\n", p->name, p->description);
+    }
+}
+
+/* Writes the stream of a spec; -n and --seed (when given) override it. */
+static int
+run_spec(enum mode mode, const char *source, const char *count, const char *seed)
+{
+    struct workload_spec spec;
+    int rc = mode == MODE_SPEC ? spec_load_file(source, &spec) : preset_load(source, &spec);
+    if (rc) return rc;
+    if (count) spec.num_requests = flag_i64(OPT_NUM_REQUESTS, count, 0, MAX_COUNT);
+    if (seed) spec.seed = (uint64_t)flag_i64(OPT_SEED, seed, 0, INT64_MAX);
+    struct spec_stream *stream;
+    if ((rc = spec_stream_new(&spec, &stream))) {
+        spec_free(&spec);
+        return rc;
+    }
+    request_csv_write_header(stdout);
+    struct request request;
+    while (!ferror(stdout) && (rc = spec_stream_next(stream, &request)) > 0) {
+        request_csv_write(stdout, &request);
+        request_clear(&request);
+    }
+    spec_stream_free(stream);
+    spec_free(&spec);
+    return rc < 0 ? rc : 0;
+}
+
 #define MAX_ARGS 1024
 
 int
@@ -227,7 +278,9 @@ main(int argc, char **argv)
     static const char *files[MAX_ARGS];
     if (argc > MAX_ARGS) die("too many arguments (at most %d)", MAX_ARGS - 1);
     size_t num_flags = 0, num_files = 0;
-    bool help = false, version = false, cv_given = false;
+    bool help = false, version = false, cv_given = false, list = false;
+    enum mode mode = MODE_FLAGS;
+    const char *source = NULL, *count = NULL, *seed = NULL, *other = NULL;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":n:", options, NULL)) != -1) {
@@ -236,7 +289,14 @@ main(int argc, char **argv)
         else if (c == OPT_VERSION)
             version = true;
         else if (c == OPT_CONFIG)
-            files[num_files++] = optarg;
+            files[num_files++] = optarg, other = "config";
+        else if (c == OPT_LIST_PRESETS)
+            list = true;
+        else if (c == OPT_SPEC || c == OPT_PRESET) {
+            if (mode != MODE_FLAGS) die("give one of --spec, --preset (see --help)");
+            mode = c == OPT_SPEC ? MODE_SPEC : MODE_PRESET;
+            source = optarg;
+        }
         else if (c == ':')
             die("%s: missing value (see --help)", argv[optind - 1]);
         else if (c == '?') {
@@ -244,6 +304,9 @@ main(int argc, char **argv)
             die("unknown option '%s' (see --help)", argv[optind - 1]);
         } else {
             cv_given |= c == OPT_CV;
+            if (c == OPT_NUM_REQUESTS) count = optarg;
+            else if (c == OPT_SEED) seed = optarg;
+            else other = option_name(c);
             flags[num_flags++] = (struct pending){c, optarg};
         }
     }
@@ -251,6 +314,16 @@ main(int argc, char **argv)
     if (version) {
         puts("gen-workload (servesim) " VERSION);
         return exit_status_of(close_stdout());
+    }
+    if (list && !help) {
+        list_presets();
+        return exit_status_of(close_stdout());
+    }
+    if (mode != MODE_FLAGS && !help) {
+        if (other) die("--%s cannot be combined with --spec or --preset (only -n and --seed)", other);
+        int rc = run_spec(mode, source, count, seed);
+        int closed = close_stdout();
+        return exit_status_of(rc ? rc : closed);
     }
 
     struct config config;
