@@ -8,6 +8,8 @@
 #   make accuracy   fit and validate against the real vLLM runs in ../shared (docs/accuracy.md)
 #   make roofline-validation   roofline vs measured static batches (docs/roofline-validation.md)
 #   make install    copy the tools to $(DESTDIR)$(PREFIX)/bin
+#   make saturation, policies, capacity, replay, calibration, figures:
+#                   experiment pipelines (pipelines/pipelines.mk, docs/pipelines.md)
 #
 # Variables: SAN=1 (ASan+UBSan), DEBUG=1 (KV recount after every engine step),
 # VALGRIND=1 (tests run the tools under valgrind), WERROR=1 (warnings are errors;
@@ -125,5 +127,7 @@ format:
 
 clean:
 	rm -rf build build-san build-debug bin
+
+include pipelines/pipelines.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -5,7 +5,7 @@
 # packages are missing and cannot be installed (not root, no sudo).
 set -eu
 PACKAGES="gcc make libc6-dev libcsv-dev libyaml-dev libgsl-dev libxxhash-dev libjansson-dev
-          jq bats bats-assert bats-support time"
+          jq bats bats-assert bats-support time parallel gnuplot-nox"
 missing=
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
