@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "analysis/compare.h"
 
+#include "analysis/itl.h"
 #include "analysis/results_csv.h"
 #include "analysis/summary.h"
 #include "core/error.h"
@@ -168,6 +169,13 @@ match(FILE *in, const char *name, struct measured *list, size_t n,
     return rc;
 }
 
+static int
+by_gap(const void *a, const void *b)
+{
+    int64_t x = ((const struct value_count *)a)->value, y = ((const struct value_count *)b)->value;
+    return x < y ? -1 : x > y;
+}
+
 static struct metric_stats
 stats_of(const double *values, size_t n)
 {
@@ -250,6 +258,67 @@ compare_runs(FILE *measured, const char *measured_name, FILE *simulated,
     return rc;
 }
 
+/* ---- ITL: two histograms of gaps ---- */
+
+/* Mean and percentiles (ms) of every gap of a histogram; *gaps is their number. */
+static int
+itl_stats_of(FILE *in, const char *name, struct metric_stats *out, int64_t *gaps)
+{
+    struct itl_histogram *h = itl_histogram_new();
+    if (!h) return internal_error("out of memory");
+    struct itl_bin *bins = NULL;
+    size_t n = 0;
+    int rc = itl_histogram_read(h, in, name);
+    if (!rc) rc = itl_histogram_bins(h, &bins, &n);
+    struct value_count *v = n ? malloc(n * sizeof *v) : NULL;
+    if (!rc && n && !v) rc = internal_error("out of memory");
+    size_t distinct = 0;
+    int64_t total = 0;
+    if (!rc) {
+        /* bins are sorted by key, not by gap: gather equal gaps of every key */
+        for (size_t i = 0; i < n; i++) v[i] = (struct value_count){bins[i].gap_us, bins[i].count};
+        qsort(v, n, sizeof *v, by_gap);
+        for (size_t i = 0; i < n && !rc; i++) {
+            if (v[i].count > ITL_MAX_COUNT - total)
+                rc = error("%s: more than 2^60 gaps", name);
+            total += v[i].count;
+            if (distinct && v[distinct - 1].value == v[i].value) v[distinct - 1].count += v[i].count;
+            else v[distinct++] = v[i];
+        }
+    }
+    if (!rc) {
+        *gaps = total;
+        *out = (struct metric_stats){NAN, NAN, NAN, NAN};
+        if (total > 0) {
+            long double sum = 0;
+            for (size_t i = 0; i < distinct; i++) sum += (long double)v[i].value * v[i].count;
+            out->mean = (double)(sum / total) / 1000;
+            out->p50 = percentile_weighted(v, distinct, total, 0.50) / 1000;
+            out->p90 = percentile_weighted(v, distinct, total, 0.90) / 1000;
+            out->p99 = percentile_weighted(v, distinct, total, 0.99) / 1000;
+        }
+    }
+    free(v);
+    free(bins);
+    itl_histogram_free(h);
+    return rc;
+}
+
+int
+compare_itl(FILE *measured, const char *measured_name, FILE *simulated,
+            const char *simulated_name, struct itl_comparison *out)
+{
+    struct itl_comparison c;
+    int rc = itl_stats_of(measured, measured_name, &c.measured, &c.measured_gaps);
+    if (!rc) rc = itl_stats_of(simulated, simulated_name, &c.simulated, &c.simulated_gaps);
+    if (rc) return rc;
+    c.relative_error = (struct metric_stats){
+        relative(c.simulated.mean, c.measured.mean), relative(c.simulated.p50, c.measured.p50),
+        relative(c.simulated.p90, c.measured.p90), relative(c.simulated.p99, c.measured.p99)};
+    *out = c;
+    return 0;
+}
+
 /* ---- JSON ---- */
 
 static void
@@ -306,6 +375,19 @@ comparison_write_json(const struct comparison *c, FILE *out)
                 !isfinite(m->mean_error_ms) || m->mean_error_ms == 0 ? "none"
                 : m->mean_error_ms > 0                                ? "over"
                                                                       : "under");
+    }
+    if (c->has_itl) {
+        const struct itl_comparison *i = &c->itl;
+        fprintf(out, ",\"itl_ms\":{\"gaps\":{\"measured\":%" PRId64 ",\"simulated\":%" PRId64 "},",
+                i->measured_gaps, i->simulated_gaps);
+        stats_json(out, "measured", &i->measured);
+        fputc(',', out);
+        stats_json(out, "simulated", &i->simulated);
+        fputc(',', out);
+        stats_json(out, "relative_error", &i->relative_error);
+        fputs(",\"request_level\":\"not applicable: the ITL side files pool the gaps of all "
+              "requests, so no request matching, warm-up, MAPE, Pearson r or bias\"}",
+              out);
     }
     fputs("}\n", out);
     return 0;

@@ -14,15 +14,19 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: calibrate import FORMAT RUN --out DIR\n"
+    "usage: calibrate import FORMAT RUN --out DIR [--arrivals REQUESTS.csv]\n"
     "       calibrate fit [--model blackbox|physics] [--warmup-us T] [--iterations N]\n"
     "                     [--progress] DIR...\n"
-    "       calibrate compare [--warmup-us T] MEASURED.csv SIMULATED.csv\n"
+    "       calibrate compare [--warmup-us T] [--measured-itl F --simulated-itl G]\n"
+    "                         MEASURED.csv SIMULATED.csv\n"
     "\n"
     "import turns a measured vLLM run into DIR/requests.csv (the request stream),\n"
     "DIR/measured.csv (what was measured, as per-request results) and DIR/engine.yaml\n"
-    "(the engine, for simulate --config). FORMAT: vllm-h100 (RUN is EXP.json, with\n"
-    "EXP_ground_truth.json beside it).\n"
+    "(the engine, for simulate --config), and DIR/measured-itl.csv when the source\n"
+    "has token gaps (docs/calibration.md). FORMAT: vllm-h100 (RUN is EXP.json, with\n"
+    "EXP_ground_truth.json beside it), llmservingsim (RUN is a run directory holding\n"
+    "config.json and vllm/), benchmark-serving (RUN is vLLM's benchmark_serving\n"
+    "result JSON saved with --save-detailed), csv (the generic per-request CSV).\n"
     "\n"
     "fit searches the latency coefficients that make simulate reproduce the TTFT, E2E\n"
     "and TPOT distributions of imported runs, and prints them as a YAML file for\n"
@@ -34,9 +38,14 @@ static const char usage[] =
     "p50, p90 and p99 and their relative errors, the request-level MAPE, Pearson's r\n"
     "and the bias. Requests are matched by id; only requests ok in both runs are\n"
     "compared, and every other one is counted under the reason it was left out.\n"
+    "With --measured-itl and --simulated-itl (ITL side files) it adds itl: the\n"
+    "mean, p50, p90 and p99 of all token gaps and their relative errors.\n"
     "\n"
     "  --out DIR        import: the directory to write into (it must exist)\n"
+    "  --arrivals F     import benchmark-serving: the request stream that was sent\n"
     "  --warmup-us T    fit, compare: leave out requests that arrived before T\n"
+    "  --measured-itl F, --simulated-itl G\n"
+    "                   compare: the two runs' ITL side files\n"
     "  --model M        fit: blackbox (default) or physics\n"
     "  --iterations N   fit: simplex iterations per pass, four passes (default 300)\n"
     "  --progress       fit: a line per iteration on standard error\n"
@@ -49,7 +58,17 @@ static const char usage[] =
     "\n"
     "Exit status: 0 ok, 1 bad input data, 2 usage error, 3 internal error.\n";
 
-enum { OPT_WARMUP = 256, OPT_OUT, OPT_ITERATIONS, OPT_PROGRESS, OPT_VERSION, OPT_MODEL };
+enum {
+    OPT_WARMUP = 256,
+    OPT_OUT,
+    OPT_ITERATIONS,
+    OPT_PROGRESS,
+    OPT_VERSION,
+    OPT_ARRIVALS,
+    OPT_MEASURED_ITL,
+    OPT_SIMULATED_ITL,
+    OPT_MODEL
+};
 
 static const struct option options[] = {
     {"warmup-us", required_argument, NULL, OPT_WARMUP},
@@ -57,6 +76,9 @@ static const struct option options[] = {
     {"iterations", required_argument, NULL, OPT_ITERATIONS},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"model", required_argument, NULL, OPT_MODEL},
+    {"arrivals", required_argument, NULL, OPT_ARRIVALS},
+    {"measured-itl", required_argument, NULL, OPT_MEASURED_ITL},
+    {"simulated-itl", required_argument, NULL, OPT_SIMULATED_ITL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -65,6 +87,8 @@ static const struct option options[] = {
 struct arguments {
     struct compare_options compare;
     const char *out_dir;
+    const char *arrivals;
+    const char *measured_itl, *simulated_itl;
     int64_t iterations;
     bool progress;
     enum latency_kind model;
@@ -95,6 +119,9 @@ parse(int argc, char **argv, struct arguments *a)
             if (latency_kind_parse(optarg, &a->model) || a->model == LATENCY_ROOFLINE)
                 die("--model: '%s' is not fittable (known: blackbox, physics)", optarg);
             break;
+        case OPT_ARRIVALS: a->arrivals = optarg; break;
+        case OPT_MEASURED_ITL: a->measured_itl = optarg; break;
+        case OPT_SIMULATED_ITL: a->simulated_itl = optarg; break;
         case 'h': fputs(usage, stdout); exit(exit_status_of(close_stdout()));
         case OPT_VERSION: puts("calibrate (servesim) 0.1.0"); exit(exit_status_of(close_stdout()));
         case ':': die("option '%s' needs a value; try --help", argv[optind - 1]);
@@ -112,7 +139,8 @@ import(int argc, char **argv)
     parse(argc, argv, &a);
     if (a.num_operands != 2) die("import needs FORMAT and RUN; try --help");
     if (!a.out_dir) die("import needs --out DIR");
-    struct import_job job = {argv[a.first_operand], argv[a.first_operand + 1], a.out_dir};
+    struct import_job job = {argv[a.first_operand], argv[a.first_operand + 1], a.out_dir,
+                             a.arrivals};
     return exit_status_of(calibrate_import(&job));
 }
 
@@ -137,6 +165,21 @@ fit(int argc, char **argv)
 }
 
 static int
+compare_itl_files(const char *measured, const char *simulated, struct comparison *result)
+{
+    FILE *f = input_open(measured), *g = f ? input_open(simulated) : NULL;
+    if (!g) {
+        input_close(f);
+        return ERR_CONFIG;
+    }
+    int rc = compare_itl(f, measured, g, simulated, &result->itl);
+    result->has_itl = rc == 0;
+    input_close(f);
+    input_close(g);
+    return rc;
+}
+
+static int
 compare(int argc, char **argv)
 {
     struct arguments a = {0};
@@ -145,6 +188,10 @@ compare(int argc, char **argv)
     const char *measured = argv[a.first_operand], *simulated = argv[a.first_operand + 1];
     if (!strcmp(measured, "-") && !strcmp(simulated, "-"))
         die("at most one of the two runs can be standard input");
+    if (!a.measured_itl != !a.simulated_itl)
+        die("--measured-itl and --simulated-itl go together; try --help");
+    if (a.measured_itl && (!strcmp(a.measured_itl, "-") || !strcmp(a.simulated_itl, "-")))
+        die("the ITL side files must be named files, not standard input");
     FILE *f = input_open(measured), *g = f ? input_open(simulated) : NULL;
     if (!g) {
         input_close(f);
@@ -155,6 +202,7 @@ compare(int argc, char **argv)
                           strcmp(simulated, "-") ? simulated : "<stdin>", &a.compare, &result);
     input_close(f);
     input_close(g);
+    if (!rc && a.measured_itl) rc = compare_itl_files(a.measured_itl, a.simulated_itl, &result);
     if (!rc) rc = comparison_write_json(&result, stdout);
     int closed = close_stdout();
     return exit_status_of(rc ? rc : closed);

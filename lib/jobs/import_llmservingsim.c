@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "jobs/import_llmservingsim.h"
+
+#include "core/error.h"
+#include "core/parse.h"
+#include "model/result.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* One line as recorded: wall-clock arrival and monotonic timestamps, in µs. */
+struct recorded {
+    int64_t wall_arrival_us, queued_us, scheduled_us, first_token_us, last_token_us;
+};
+
+/* "bench-17" → 17: the decimal digits after the last '-' (or the whole id). */
+static int
+parse_id(const struct json_place *at, const char *text, int64_t *id)
+{
+    const char *dash = strrchr(text, '-');
+    const char *digits = dash ? dash + 1 : text;
+    for (const char *c = digits; *c; c++)
+        if (!isdigit((unsigned char)*c)) digits = "";
+    if (!*digits || parse_i64(digits, 0, INT64_MAX, id))
+        return json_place_error(at, "request_id", "does not end in a request number");
+    return 0;
+}
+
+/* A timestamp of either clock, seconds, as µs; up to ~300 years of seconds. */
+static int
+timestamp(const struct json_place *at, const json_t *e, const char *key, int64_t *us)
+{
+    double s;
+    int rc = json_get_number(at, e, key, 0, 1e10, &s);
+    if (!rc) *us = llround(s * 1e6);
+    return rc;
+}
+
+static int
+read_line(const struct json_place *at, const json_t *e, struct measured_request *r,
+          struct recorded *t)
+{
+    const char *request_id;
+    measured_request_init(r);
+    int rc = json_get_string(at, e, "request_id", &request_id);
+    if (!rc) rc = parse_id(at, request_id, &r->id);
+    if (!rc) rc = json_get_integer(at, e, "input_toks", 1, IMPORT_MAX_TOKENS, &r->input_tokens);
+    if (!rc) rc = json_get_integer(at, e, "output_toks", 1, IMPORT_MAX_TOKENS, &r->output_tokens);
+    if (!rc) rc = timestamp(at, e, "arrival_time", &t->wall_arrival_us);
+    if (!rc) rc = timestamp(at, e, "queued_ts", &t->queued_us);
+    if (!rc) rc = timestamp(at, e, "scheduled_ts", &t->scheduled_us);
+    if (!rc) rc = timestamp(at, e, "first_token_ts", &t->first_token_us);
+    if (!rc) rc = timestamp(at, e, "last_token_ts", &t->last_token_us);
+    if (rc) return rc;
+    if (t->scheduled_us < t->queued_us)
+        return json_place_error(at, "scheduled_ts", "earlier than queued_ts");
+    if (t->first_token_us < t->scheduled_us)
+        return json_place_error(at, "first_token_ts", "earlier than scheduled_ts");
+    if (t->last_token_us < t->first_token_us)
+        return json_place_error(at, "last_token_ts", "earlier than first_token_ts");
+    r->has_latency = true;
+    return 0;
+}
+
+static int
+grow(struct measured_run *run, struct recorded **times, size_t *capacity)
+{
+    if (run->count < *capacity) return 0;
+    size_t c = *capacity ? 2 * *capacity : 512;
+    struct measured_request *r = realloc(run->requests, c * sizeof *r);
+    if (r) run->requests = r;
+    struct recorded *t = r ? realloc(*times, c * sizeof *t) : NULL;
+    if (!t) return internal_error("out of memory");
+    *times = t;
+    *capacity = c;
+    return 0;
+}
+
+static int
+read_requests(const char *path, struct measured_run *run, struct recorded **times)
+{
+    FILE *in = fopen(path, "r");
+    if (!in) return config_error("cannot open '%s'", path);
+    char *text = NULL;
+    size_t text_size = 0, capacity = 0;
+    long line = 0;
+    int rc = 0;
+    while (!rc && getline(&text, &text_size, in) != -1) {
+        line++;
+        if (strspn(text, " \t\r\n") == strlen(text)) continue;
+        json_error_t e;
+        json_t *object = json_loads(text, 0, &e);
+        struct json_place at = {path, NULL, line};
+        if (!object)
+            rc = error("%s:%ld:%d: %s", path, line, e.column, e.text);
+        else if (!json_is_object(object))
+            rc = error("%s:%ld: not a JSON object", path, line);
+        if (!rc) rc = grow(run, times, &capacity);
+        if (!rc) {
+            rc = read_line(&at, object, &run->requests[run->count], &(*times)[run->count]);
+            if (!rc) run->count++;
+        }
+        json_decref(object);
+    }
+    if (!rc && ferror(in)) rc = config_error("cannot read '%s'", path);
+    free(text);
+    fclose(in);
+    return rc;
+}
+
+/*
+ * The wall clock (arrivals) and the monotonic clock (everything else) differ
+ * by an unknown offset. A request cannot be queued before it arrives, so the
+ * offset is at most min(queued − arrival); taking that bound makes the
+ * fastest request's arrival→queue delay zero and every other one as short as
+ * the data allows. Times become µs from the first arrival.
+ */
+static void
+align_clocks(struct measured_run *run, const struct recorded *t, int64_t *spread_us)
+{
+    int64_t offset = INT64_MAX, origin = INT64_MAX, slowest = INT64_MIN;
+    for (size_t i = 0; i < run->count; i++) {
+        int64_t d = t[i].queued_us - t[i].wall_arrival_us;
+        if (d < offset) offset = d;
+        if (d > slowest) slowest = d;
+        if (t[i].wall_arrival_us < origin) origin = t[i].wall_arrival_us;
+    }
+    for (size_t i = 0; i < run->count; i++) {
+        struct measured_request *r = &run->requests[i];
+        int64_t zero = origin + offset; /* the first arrival, on the monotonic clock */
+        r->arrival_us = t[i].wall_arrival_us - origin;
+        r->queued_us = t[i].queued_us - zero;
+        r->scheduled_us = t[i].scheduled_us - zero;
+        r->ttft_us = t[i].first_token_us - zero - r->arrival_us;
+        r->e2e_us = t[i].last_token_us - zero - r->arrival_us;
+    }
+    *spread_us = slowest - offset;
+}
+
+/* ---- the engine: config.json and vllm/meta.json ---- */
+
+/* The first instance of config.json; every instance must run the same model on the same GPU
+ * with the same TP. */
+static int
+read_cluster(const char *path, const json_t *root, const char **model, const char **gpu,
+             int64_t *tp)
+{
+    const json_t *nodes = json_object_get(root, "nodes");
+    if (!json_is_array(nodes) || json_array_size(nodes) == 0)
+        return error("%s: nodes: missing or empty", path);
+    size_t instances = 0;
+    for (size_t n = 0; n < json_array_size(nodes); n++) {
+        const json_t *list = json_object_get(json_array_get(nodes, n), "instances");
+        if (!json_is_array(list)) return error("%s: nodes[%zu].instances: missing", path, n);
+        for (size_t i = 0; i < json_array_size(list); i++, instances++) {
+            char where[64];
+            snprintf(where, sizeof where, "nodes[%zu].instances[%zu]", n, i);
+            struct json_place at = {path, where, 0};
+            const json_t *e = json_array_get(list, i);
+            const char *m, *g;
+            int64_t t;
+            if (!json_is_object(e)) return error("%s: %s: not an object", path, where);
+            if (json_get_string(&at, e, "model_name", &m) ||
+                json_get_string(&at, e, "hardware", &g) ||
+                json_get_integer(&at, e, "tp_size", 1, 1024, &t))
+                return ERR_DATA;
+            if (!*g || strspn(g, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                 "0123456789-_.") != strlen(g))
+                return json_place_error(&at, "hardware", "not a GPU name");
+            if (instances == 0) {
+                *model = m, *gpu = g, *tp = t;
+            } else if (strcasecmp(m, *model) || strcmp(g, *gpu) || t != *tp) {
+                return error("%s: %s: not the same model, GPU and TP as the first instance", path,
+                             where);
+            }
+        }
+    }
+    if (instances == 0) return error("%s: no instance", path);
+    return 0;
+}
+
+/* An optional integer member: absent or null leaves *present false. */
+static int
+optional_integer(const struct json_place *at, const json_t *object, const char *key, int64_t min,
+                 int64_t max, int64_t *out, bool *present)
+{
+    const json_t *v = json_object_get(object, key);
+    *present = v && !json_is_null(v);
+    return *present ? json_get_integer(at, object, key, min, max, out) : 0;
+}
+
+struct engine_facts {
+    const char *model, *gpu, *vllm_version;
+    int64_t tp, seqs, batched_tokens, max_model_len, blocks, block_size, data_parallel;
+    bool has_max_model_len, has_blocks, has_block_size, has_utilization, has_caching;
+    bool expert_parallel, caching;
+    double utilization;
+};
+
+static int
+read_meta(const char *path, const json_t *root, struct engine_facts *f)
+{
+    struct json_place top = {path, "", 0}, kw = {path, "engine_kwargs", 0},
+                      kv = {path, "kv_cache", 0};
+    const json_t *kwargs = json_object_get(root, "engine_kwargs");
+    if (!json_is_object(kwargs)) return json_place_error(&top, "engine_kwargs", "missing");
+    const char *model;
+    bool has_dp;
+    int rc = json_get_string(&top, root, "model", &model);
+    if (!rc) rc = json_get_string(&top, root, "vllm_version", &f->vllm_version);
+    if (!rc) rc = json_get_integer(&kw, kwargs, "tensor_parallel_size", 1, 1024, &f->tp);
+    if (!rc) rc = json_get_integer(&kw, kwargs, "max_num_seqs", 1, 1 << 24, &f->seqs);
+    if (!rc)
+        rc = json_get_integer(&kw, kwargs, "max_num_batched_tokens", 1, IMPORT_MAX_TOKENS,
+                              &f->batched_tokens);
+    if (!rc)
+        rc = optional_integer(&kw, kwargs, "max_model_len", 1, IMPORT_MAX_TOKENS, &f->max_model_len,
+                              &f->has_max_model_len);
+    if (!rc)
+        rc = optional_integer(&kw, kwargs, "data_parallel_size", 1, 1 << 20, &f->data_parallel,
+                              &has_dp);
+    if (rc) return rc;
+    if (!has_dp) f->data_parallel = 1;
+    const json_t *ep = json_object_get(kwargs, "enable_expert_parallel");
+    f->expert_parallel = json_is_true(ep);
+    if (strcasecmp(model, f->model))
+        return error("%s: model: '%s', but config.json serves '%s'", path, model, f->model);
+    const json_t *cache = json_object_get(root, "kv_cache");
+    if (cache && !json_is_null(cache)) {
+        if (!json_is_object(cache)) return json_place_error(&top, "kv_cache", "not an object");
+        rc = optional_integer(&kv, cache, "num_gpu_blocks", 1, (int64_t)1 << 31, &f->blocks,
+                              &f->has_blocks);
+        if (!rc)
+            rc = optional_integer(&kv, cache, "block_size", 1, 1 << 20, &f->block_size,
+                                  &f->has_block_size);
+        const json_t *u = json_object_get(cache, "gpu_memory_utilization");
+        if (!rc && u && !json_is_null(u)) {
+            rc = json_get_number(&kv, cache, "gpu_memory_utilization", 1e-3, 1, &f->utilization);
+            f->has_utilization = true;
+        }
+        const json_t *c = json_object_get(cache, "enable_prefix_caching");
+        if (!rc && c && !json_is_null(c)) {
+            rc = json_get_boolean(&kv, cache, "enable_prefix_caching", &f->caching);
+            f->has_caching = true;
+        }
+    }
+    return rc;
+}
+
+static int
+write_engine(const char *run_dir, const struct engine_facts *f, struct measured_run *run)
+{
+    size_t size;
+    FILE *out = open_memstream(&run->engine_yaml, &size);
+    if (!out) return internal_error("out of memory");
+    fprintf(out,
+            "# SPDX-License-Identifier: GPL-3.0-or-later\n"
+            "# imported by calibrate import llmservingsim from %s (vLLM %s)\n",
+            run_dir, f->vllm_version);
+    if (f->data_parallel > 1)
+        fprintf(out,
+                "# the run used data_parallel_size %" PRId64 "%s: this file describes one "
+                "engine\n",
+                f->data_parallel, f->expert_parallel ? " with expert parallelism" : "");
+    if (!f->has_blocks)
+        fputs("# the run logged no KV block count: simulate derives it from GPU memory\n", out);
+    fputs("engine:\n  model: ", out);
+    write_model_id(out, f->model);
+    fprintf(out,
+            "\n  gpu: %s\n  tp: %" PRId64 "\n  max_num_seqs: %" PRId64
+            "\n  max_num_batched_tokens: %" PRId64 "\n",
+            f->gpu, f->tp, f->seqs, f->batched_tokens);
+    if (f->has_max_model_len) fprintf(out, "  max_model_len: %" PRId64 "\n", f->max_model_len);
+    if (f->has_block_size) fprintf(out, "  block_size: %" PRId64 "\n", f->block_size);
+    if (f->has_blocks) fprintf(out, "  num_gpu_blocks: %" PRId64 "\n", f->blocks);
+    if (f->has_utilization) {
+        char buf[40];
+        format_double(buf, sizeof buf, f->utilization);
+        fprintf(out, "  gpu_memory_utilization: %s\n", buf);
+    }
+    if (f->has_caching)
+        fprintf(out, "  enable_prefix_caching: %s\n", f->caching ? "true" : "false");
+    return fclose(out) ? internal_error("out of memory") : 0;
+}
+
+static int
+join(char *buf, size_t size, const char *dir, const char *name)
+{
+    if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
+        return config_error("path too long: '%s'", dir);
+    return 0;
+}
+
+int
+import_llmservingsim(const struct import_job *job, struct measured_run *run)
+{
+    char config_path[4096], meta_path[4096], requests_path[4096];
+    int rc = join(config_path, sizeof config_path, job->path, "config.json");
+    if (!rc) rc = join(meta_path, sizeof meta_path, job->path, "vllm/meta.json");
+    if (!rc) rc = join(requests_path, sizeof requests_path, job->path, "vllm/requests.jsonl");
+    if (rc) return rc;
+    json_t *config = NULL, *meta = NULL;
+    struct recorded *times = NULL;
+    struct engine_facts facts = {0};
+    int64_t cluster_tp = 0, spread_us = 0;
+    rc = json_load_path(config_path, &config);
+    if (!rc) rc = json_load_path(meta_path, &meta);
+    if (!rc) rc = read_cluster(config_path, config, &facts.model, &facts.gpu, &cluster_tp);
+    if (!rc) rc = read_meta(meta_path, meta, &facts);
+    if (!rc && cluster_tp != facts.tp)
+        rc = error("%s: engine_kwargs.tensor_parallel_size: %" PRId64
+                   ", but %s has tp_size %" PRId64,
+                   meta_path, facts.tp, config_path, cluster_tp);
+    if (!rc) rc = write_engine(job->path, &facts, run);
+    if (!rc) rc = read_requests(requests_path, run, &times);
+    if (!rc && run->count == 0) rc = error("%s: no requests", requests_path);
+    if (!rc) {
+        align_clocks(run, times, &spread_us);
+        rc = measured_run_sort(run, requests_path);
+    }
+    if (!rc)
+        warn("%s: %zu requests; arrival (wall clock) aligned to the engine clock by the "
+             "smallest arrival-to-queue delay: delays span 0 to %.3f ms",
+             requests_path, run->count, (double)spread_us / 1000);
+    if (!rc && facts.data_parallel > 1)
+        warn("%s: data_parallel_size %" PRId64 ": engine.yaml describes one engine of them",
+             meta_path, facts.data_parallel);
+    free(times);
+    json_decref(config);
+    json_decref(meta);
+    return rc;
+}
