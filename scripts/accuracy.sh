@@ -62,6 +62,26 @@ iterations() { if [ "$1" = physics ]; then echo "${PHYSICS_ITERATIONS:-60}"; els
 evaluate blackbox
 evaluate physics
 
+# The saturated LLMServingSim runs (RTX 4090, RTX PRO 6000): no blackbox
+# coefficients exist for these GPUs, so only the coefficient-free roofline and
+# the physics set fitted on the H100 runs (shipped in defaults.yaml) apply.
+lss=../shared/data/groundtruth/llmservingsim-vllm
+: > "$work/saturated.tsv"
+for d in "$lss"/*/*/; do
+    [ -d "$d/vllm" ] || continue
+    name=$(basename "$(dirname "$d")")-$(basename "$d")
+    mkdir -p "$work/lss/$name"
+    bin/calibrate import llmservingsim "$d" --out "$work/lss/$name" 2>> "$work/import.log"
+    for kind in roofline physics; do
+        bin/simulate --config "$work/lss/$name/engine.yaml" --latency-model "$kind" \
+            "$work/lss/$name/requests.csv" > "$work/lss/$name/simulated-$kind.csv"
+        bin/calibrate compare "$work/lss/$name/measured.csv" "$work/lss/$name/simulated-$kind.csv" |
+            jq -r --arg run "$name" --arg kind "$kind" \
+                '[$run, $kind, .ttft_ms.measured.mean, .ttft_ms.simulated.mean, .ttft_ms.relative_error.mean,
+                  .e2e_ms.relative_error.mean, .tpot_ms.relative_error.mean] | @tsv' >> "$work/saturated.tsv"
+    done
+done
+
 pct() { awk -v x="$1" 'BEGIN { printf "%+.1f %%", 100 * x }'; }
 median_abs() { # KIND COLUMN: median of |value| over held-out rows
     awk -F'\t' -v c="$2" '$2 == "held-out" { v = $c < 0 ? -$c : $c; print v }' "$work/$1.tsv" | sort -g |
@@ -107,6 +127,18 @@ tmp=$out.tmp
         b=$(median_abs blackbox "$col"); ph=$(median_abs physics "$col")
         echo "| $name | $shown | $(awk -v x="$b" 'BEGIN { printf "%.1f %%", 100 * x }') | $(verdict "$b" "$limit") | $(awk -v x="$ph" 'BEGIN { printf "%.1f %%", 100 * x }') | $(verdict "$ph" "$limit") |"
     done
+    echo
+    echo "## Saturated runs (LLMServingSim, vLLM 0.19)"
+    echo
+    echo "Four runs in \`$lss\`, every one overloaded (requests queue for seconds to minutes),"
+    echo "imported with \`calibrate import llmservingsim\` and simulated with the shipped settings,"
+    echo "nothing fitted on them. Target: mean TTFT within 15 %."
+    echo
+    echo "| run | model | measured mean TTFT | simulated | TTFT error | E2E error | TPOT error | |"
+    echo "|---|---|---|---|---|---|---|---|"
+    while IFS="$(printf '\t')" read -r run kind m sim t e p; do
+        echo "| $run | $kind | $(awk -v x="$m" 'BEGIN { printf "%.0f ms", x }') | $(awk -v x="$sim" 'BEGIN { printf "%.0f ms", x }') | $(pct "$t") | $(pct "$e") | $(pct "$p") | $(awk -v x="$t" 'BEGIN { print (x <= 0.15 && x >= -0.15) ? "met" : "missed" }') |"
+    done < "$work/saturated.tsv"
     echo
     echo "## Known problems in the data"
     echo
