@@ -6,7 +6,7 @@ def mean: map(select(. != null)) | if length == 0 then null else add / length en
 
 # groups of consecutive points with the same value of f, in input order
 def runs(f): reduce .[] as $p ([];
-  if length > 0 and (.[-1][0] | f) == ($p | f) then .[-1] += [$p] else . + [[$p]] end);
+  if length > 0 and [.[-1][0] | f] == [$p | f] then .[-1] += [$p] else . + [[$p]] end);
 
 # the comparison columns of one point's summary
 def compared: [.summary.throughput.requests_per_s, .summary.slo.goodput_requests_per_s,

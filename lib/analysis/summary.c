@@ -598,6 +598,10 @@ summary_compute(FILE *results, const char *results_name, const char *itl_path,
     if (!rc) rc = sorted_groups(s, BY_SLO_CLASS, &s->by_slo_class, &s->num_slo_classes);
     if (!rc) rc = sorted_groups(s, BY_TENANT, &s->by_tenant, &s->num_tenants);
     if (!rc) rc = sorted_groups(s, BY_INSTANCE, &s->by_instance, &s->num_instances);
+    if (!rc && options->decisions_path) {
+        rc = decisions_summarize(options->decisions_path, &s->decisions);
+        s->has_decisions = rc == 0;
+    }
     if (rc) {
         summary_free(s);
         return rc;
@@ -627,6 +631,7 @@ summary_free(struct summary *s)
     free(s->by_slo_class);
     free(s->by_tenant);
     free(s->by_instance);
+    decisions_summary_free(&s->decisions);
     free(s);
 }
 
@@ -787,6 +792,7 @@ summary_write_json(const struct summary *s, FILE *out)
     if (!f) return internal_error("out of memory");
     fprintf(f, "{\"version\":%d,", SUMMARY_FORMAT_VERSION);
     json_section(f, s, &s->all, true);
+    policy_eval_json(f, s);
     json_groups(f, s, "by_slo_class", s->by_slo_class, s->num_slo_classes);
     json_groups(f, s, "by_tenant", s->by_tenant, s->num_tenants);
     json_groups(f, s, "by_instance", s->by_instance, s->num_instances);

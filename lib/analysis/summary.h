@@ -19,6 +19,8 @@
 #ifndef SERVESIM_ANALYSIS_SUMMARY_H
 #define SERVESIM_ANALYSIS_SUMMARY_H
 
+#include "analysis/decisions_csv.h"
+#include "analysis/policy_eval.h"
 #include "model/result.h"
 
 #include <stdbool.h>
@@ -31,6 +33,9 @@
 struct summary_options {
     double slo_ttft_ms, slo_tpot_ms, slo_e2e_ms; /* 0 = no such SLO */
     int64_t warmup_us; /* requests arriving before this time are ignored; 0 = none */
+    const char *decisions_path; /* the decision trace to summarize; NULL = none */
+    bool has_fitness;
+    double fitness_weights[FITNESS_COUNT];
 };
 
 /* Exact statistics of one latency, in milliseconds; count 0 = no sample (JSON null). */
@@ -63,6 +68,8 @@ struct summary {
     /* Sorted by name (byte order) or instance number. */
     struct summary_group *by_slo_class, *by_tenant, *by_instance;
     size_t num_slo_classes, num_tenants, num_instances;
+    bool has_decisions;
+    struct decisions_summary decisions;
     struct summary_internal *internal; /* owns the names */
 };
 

@@ -1,25 +1,68 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "cluster/simulation.h"
 
+#include "cluster/admission.h"
 #include "core/error.h"
 #include "core/heap.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum event_kind { EVENT_STEP_END, EVENT_QUEUE_ENTRY };
+enum stage { STAGE_FIRST, STAGE_DECODE, STAGE_COUNT };
 
-/* Equal times: finish steps before queueing arrivals, so a step's results
- * are out before the next batch is formed. */
-static const int priority_of[] = {[EVENT_STEP_END] = 0, [EVENT_QUEUE_ENTRY] = 1};
+/* A request on its way to an instance's queue. */
+struct pending {
+    struct request request;
+    size_t target; /* instance index */
+    struct enqueue_info info;
+    int64_t ticket; /* P/D prefill leg: its flow; else -1 */
+};
+
+/* A P/D request between arrival and the end of its transfer: the request
+ * as it arrived (the prefill leg runs a copy under the ticket as id). */
+struct flow {
+    struct request request;
+    int64_t next_free; /* free list of tickets; -1 ends */
+};
+
+struct node {
+    struct instance *instance;
+    enum stage stage;
+    size_t slot; /* in its stage's candidates */
+    enum pool_role role;
+    bool touched;
+};
+
+struct stage_state {
+    struct candidate *candidates;
+    size_t count;
+    struct router router;
+    const char *name;
+};
 
 struct run {
-    struct heap events;
+    const struct cluster *cluster;
+    const struct simulation_options *options;
+    struct heap steps;   /* step ends; payload: the node */
+    struct heap entries; /* queue entries; payload: a pending */
     const struct request_source *source;
     struct request next; /* read ahead */
     bool have_next;
-    struct instance *instance;
+    struct node *nodes;
+    size_t num_nodes;
+    struct stage_state stages[STAGE_COUNT];
+    size_t *touched;
+    size_t num_touched;
+    struct admission admission;
+    bool pd, need_priority;
+    int64_t next_snapshot_us;
+    struct flow *flows;
+    int64_t num_flows, free_flow;
+    int64_t active_transfers;
     const struct engine_sink *sink;
+    struct engine_sink engine_sink; /* what the engines write to */
+    const struct decision_sink *decisions;
     struct simulation_stats stats;
 };
 
@@ -41,113 +84,365 @@ read_next(struct run *r)
     return 0;
 }
 
-static int
-push(struct run *r, int64_t time_us, enum event_kind kind, void *payload)
+static int64_t
+heap_time(const struct heap *h)
 {
-    return heap_push(&r->events, (struct event){.time_us = time_us,
-                                                .priority = priority_of[kind],
-                                                .kind = kind,
-                                                .payload = payload});
-}
-
-/* The arrival goes to the engine after its queueing delay. */
-static int
-arrive(struct run *r)
-{
-    struct request *q = malloc(sizeof *q);
-    if (!q) return internal_error("out of memory");
-    *q = r->next;
-    r->stats.requests++;
-    int64_t entry_us = q->arrival_us + instance_queue_delay_us(r->instance, q);
-    if (push(r, entry_us, EVENT_QUEUE_ENTRY, q)) {
-        request_clear(q);
-        free(q);
-        return ERR_INTERNAL;
-    }
-    return read_next(r);
-}
-
-static int
-handle(struct run *r, struct event *e, const struct simulation_options *o)
-{
-    if (e->kind == EVENT_STEP_END) {
-        int rc = instance_step_end(r->instance, r->sink);
-        return rc || !o->check_invariants ? rc : instance_check(r->instance);
-    }
-    struct request *q = e->payload;
-    int rc = instance_enqueue(r->instance, q, e->time_us, r->sink);
-    request_clear(q);
-    free(q);
-    return rc;
+    const struct event *top = heap_top(h);
+    return top ? top->time_us : INT64_MAX;
 }
 
 static int64_t
 next_time(const struct run *r)
 {
-    const struct event *top = heap_top(&r->events);
-    int64_t t = top ? top->time_us : INT64_MAX;
+    int64_t t = heap_time(&r->steps), e = heap_time(&r->entries);
+    if (e < t) t = e;
     if (r->have_next && r->next.arrival_us < t) t = r->next.arrival_us;
     return t;
 }
 
-static int
-start_step(struct run *r, int64_t now_us, const struct simulation_options *o)
+static void
+free_pending(struct pending *p)
 {
-    if (instance_busy(r->instance) || !instance_has_work(r->instance)) return 0;
-    int64_t horizon = next_time(r);
-    if (o->horizon_us > 0 && o->horizon_us < horizon) horizon = o->horizon_us;
-    int64_t end_us;
-    int rc = instance_step_begin(r->instance, now_us, horizon, !o->single_steps, r->sink, &end_us);
-    if (rc || end_us < 0) return rc;
-    return push(r, end_us, EVENT_STEP_END, NULL);
+    request_clear(&p->request);
+    free(p);
 }
 
 static int
-drain(struct run *r, const struct simulation_options *o)
+push_entry(struct run *r, int64_t time_us, struct pending *p)
 {
+    r->stages[r->nodes[p->target].stage].candidates[r->nodes[p->target].slot].in_flight++;
+    if (heap_push(&r->entries, (struct event){.time_us = time_us, .payload = p})) {
+        free_pending(p);
+        return ERR_INTERNAL;
+    }
+    return 0;
+}
+
+static void
+touch(struct run *r, size_t index)
+{
+    if (r->nodes[index].touched) return;
+    r->nodes[index].touched = true;
+    r->touched[r->num_touched++] = index;
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+static void
+refresh_stage(struct run *r, enum stage s)
+{
+    struct stage_state *st = &r->stages[s];
+    for (size_t i = 0; i < st->count; i++)
+        st->candidates[i].seen = instance_load(st->candidates[i].instance);
+}
+
+/* Snapshots at multiples of the interval, before the events of that time:
+ * nothing changed since the last event, so the state now is the state then. */
+static void
+maybe_snapshot(struct run *r, int64_t now_us)
+{
+    int64_t interval = r->cluster->policy.snapshot_interval_us;
+    if (interval <= 0 || now_us < r->next_snapshot_us) return;
+    for (int s = 0; s < STAGE_COUNT; s++) refresh_stage(r, (enum stage)s);
+    r->next_snapshot_us = (now_us / interval + 1) * interval;
+}
+
+/* With live signals, the stage is read just before it is used. */
+static void
+live_signals(struct run *r, enum stage s)
+{
+    if (r->cluster->policy.snapshot_interval_us == 0) refresh_stage(r, s);
+}
+
+static bool
+reads_signals(enum routing_policy p)
+{
+    return p != ROUTING_ROUND_ROBIN;
+}
+
+static double
+mean_queue(const struct stage_state *st)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < st->count; i++)
+        sum += st->candidates[i].seen.waiting + st->candidates[i].in_flight;
+    return (double)sum / (double)st->count;
+}
+
+/* The instance index chosen in stage s for q, traced when asked. */
+static int
+route(struct run *r, enum stage s, const struct request *q, int64_t now_us, size_t *out)
+{
+    struct stage_state *st = &r->stages[s];
+    if (reads_signals(st->router.policy)) live_signals(r, s);
+    struct routing_decision d;
+    size_t slot = router_choose(&st->router, q, st->candidates, st->count,
+                                r->decisions ? &d : NULL);
+    *out = (size_t)st->candidates[slot].id;
+    if (!r->decisions) return 0;
+    d.time_us = now_us;
+    d.pool = st->name;
+    return r->decisions->decision(r->decisions->context, &d);
+}
+
+/* ---- arrivals and P/D flows ----------------------------------------------- */
+
+static int
+report_unqueued(struct run *r, const struct request *q, enum request_status status)
+{
+    struct request_result u = {
+        .id = q->id, .instance = -1, .status = status, .arrival_us = q->arrival_us,
+        .queued_us = TIME_NONE, .scheduled_us = TIME_NONE, .first_token_us = TIME_NONE,
+        .finish_us = TIME_NONE, .input_tokens = q->input_tokens,
+        .output_tokens = q->output_tokens, .slo_class = q->slo_class, .tenant = q->tenant,
+    };
+    return r->sink->result(r->sink->context, &u);
+}
+
+static int64_t
+new_flow(struct run *r)
+{
+    if (r->free_flow < 0) {
+        int64_t count = r->num_flows ? 2 * r->num_flows : 64;
+        struct flow *grown = realloc(r->flows, (size_t)count * sizeof *grown);
+        if (!grown) return internal_error("out of memory");
+        r->flows = grown;
+        for (int64_t i = r->num_flows; i < count; i++)
+            grown[i] = (struct flow){.next_free = i + 1 < count ? i + 1 : -1};
+        r->free_flow = r->num_flows;
+        r->num_flows = count;
+    }
+    int64_t ticket = r->free_flow;
+    r->free_flow = r->flows[ticket].next_free;
+    return ticket;
+}
+
+static void
+end_flow(struct run *r, int64_t ticket, bool clear)
+{
+    if (clear) request_clear(&r->flows[ticket].request);
+    memset(&r->flows[ticket].request, 0, sizeof r->flows[ticket].request);
+    r->flows[ticket].next_free = r->free_flow;
+    r->free_flow = ticket;
+}
+
+/* The prefill leg runs under a ticket as id, with one output token. */
+static int
+start_flow(struct run *r, struct pending *p)
+{
+    int64_t ticket = new_flow(r);
+    if (ticket < 0) return (int)ticket;
+    if (request_copy(&r->flows[ticket].request, &p->request)) {
+        end_flow(r, ticket, false);
+        return internal_error("out of memory");
+    }
+    p->ticket = ticket;
+    p->request.id = ticket;
+    p->request.output_tokens = 1;
+    return 0;
+}
+
+static int
+arrive(struct run *r)
+{
+    const struct cluster_policy *policy = &r->cluster->policy;
+    int64_t now = r->next.arrival_us;
+    r->stats.requests++;
+    struct pending *p = malloc(sizeof *p);
+    if (!p) {
+        request_clear(&r->next);
+        return internal_error("out of memory");
+    }
+    *p = (struct pending){.request = r->next, .ticket = -1};
+    struct request *q = &p->request;
+    int rc = 0;
+    if (r->need_priority) p->info.priority = cluster_priority_of(policy, q->slo_class);
+    double queue = 0;
+    if (policy->admission == ADMISSION_SLO_SHED) {
+        live_signals(r, STAGE_FIRST);
+        queue = mean_queue(&r->stages[STAGE_FIRST]);
+    }
+    if (!admission_admit(&r->admission, q, p->info.priority, queue, now)) {
+        r->stats.rejected++;
+        rc = report_unqueued(r, q, STATUS_REJECTED);
+        free_pending(p);
+        return rc ? rc : read_next(r);
+    }
+    if ((rc = route(r, STAGE_FIRST, q, now, &p->target)) || (r->pd && (rc = start_flow(r, p)))) {
+        free_pending(p);
+        return rc;
+    }
+    int64_t entry_us = now + policy->admission_latency_us + policy->routing_latency_us +
+                       instance_queue_delay_us(r->nodes[p->target].instance, q);
+    if ((rc = push_entry(r, entry_us, p))) return rc;
+    return read_next(r);
+}
+
+static int64_t
+transfer_us(struct run *r, const struct request *q, const struct engine_params *prefill)
+{
+    const struct pd_link *l = &r->cluster->link;
+    if (!(l->bandwidth_bytes_per_s > 0)) return l->base_latency_us;
+    int64_t blocks = (q->input_tokens + prefill->block_size - 1) / prefill->block_size;
+    double bytes = (double)(blocks * prefill->block_size) * l->kv_bytes_per_token;
+    double bandwidth = l->bandwidth_bytes_per_s;
+    /* shared: the link is split evenly among the transfers in progress at the start */
+    if (l->shared) bandwidth /= (double)(r->active_transfers + 1);
+    return l->base_latency_us + (int64_t)ceil(bytes / bandwidth * 1e6);
+}
+
+/* A prefill leg ended: its KV crosses the link to a decode instance chosen now. */
+static int
+start_transfer(struct run *r, const struct request_result *res)
+{
+    int64_t ticket = res->id;
+    struct pending *p = malloc(sizeof *p);
+    if (!p) return internal_error("out of memory");
+    *p = (struct pending){
+        .request = r->flows[ticket].request,
+        .ticket = -1,
+        .info = {.prefilled = true, .queued_us = res->queued_us,
+                 .scheduled_us = res->scheduled_us, .cached_tokens = res->cached_tokens,
+                 .preemptions = res->preemptions},
+    };
+    end_flow(r, ticket, false);
+    if (r->need_priority)
+        p->info.priority = cluster_priority_of(&r->cluster->policy, p->request.slo_class);
+    const struct engine_params *params = &r->cluster->pools[0].params;
+    for (size_t i = 0; i < r->cluster->num_pools; i++)
+        if (r->cluster->pools[i].role == POOL_PREFILL) params = &r->cluster->pools[i].params;
+    int64_t arrive_us = res->finish_us + transfer_us(r, &p->request, params);
+    int rc = route(r, STAGE_DECODE, &p->request, res->finish_us, &p->target);
+    if (rc) {
+        free_pending(p);
+        return rc;
+    }
+    r->active_transfers++;
+    r->stats.transfers++;
+    return push_entry(r, arrive_us, p);
+}
+
+/* What the engines report: P/D prefill legs are taken back here. */
+static int
+engine_result(void *context, const struct request_result *res)
+{
+    struct run *r = context;
+    if (r->nodes[res->instance].role != POOL_PREFILL) return r->sink->result(r->sink->context, res);
+    if (res->status == STATUS_OK) return start_transfer(r, res);
+    struct flow *f = &r->flows[res->id];
+    struct request_result out = *res;
+    out.id = f->request.id;
+    out.output_tokens = f->request.output_tokens;
+    out.first_token_us = TIME_NONE;
+    int rc = r->sink->result(r->sink->context, &out);
+    end_flow(r, res->id, true);
+    return rc;
+}
+
+static int
+engine_step(void *context, const struct step_record *step)
+{
+    const struct run *r = context;
+    return r->sink->step(r->sink->context, step);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static int
+enter(struct run *r, struct pending *p, int64_t now_us)
+{
+    struct node *n = &r->nodes[p->target];
+    r->stages[n->stage].candidates[n->slot].in_flight--;
+    if (p->info.prefilled) r->active_transfers--;
+    touch(r, p->target);
+    const struct enqueue_info *info = r->need_priority || p->info.prefilled ? &p->info : NULL;
+    int rc = instance_enqueue_with(n->instance, &p->request, now_us, info, &r->engine_sink);
+    free_pending(p);
+    return rc;
+}
+
+static int
+step_end(struct run *r, struct node *n)
+{
+    touch(r, (size_t)(n - r->nodes));
+    int rc = instance_step_end(n->instance, &r->engine_sink);
+    return rc || !r->options->check_invariants ? rc : instance_check(n->instance);
+}
+
+/* How far an engine may leap: to the next event that could change it or
+ * read it (an arrival, a queue entry, a snapshot; under P/D any event). */
+static int64_t
+leap_horizon(const struct run *r)
+{
+    int64_t t = r->pd ? next_time(r) : heap_time(&r->entries);
+    if (r->have_next && r->next.arrival_us < t) t = r->next.arrival_us;
+    if (r->cluster->policy.snapshot_interval_us > 0 && r->next_snapshot_us < t)
+        t = r->next_snapshot_us;
+    if (r->options->horizon_us > 0 && r->options->horizon_us < t) t = r->options->horizon_us;
+    return t;
+}
+
+static int
+start_steps(struct run *r, int64_t now_us)
+{
+    int rc = 0;
+    for (size_t k = 0; k < r->num_touched; k++) {
+        struct node *n = &r->nodes[r->touched[k]];
+        n->touched = false;
+        if (rc || instance_busy(n->instance) || !instance_has_work(n->instance)) continue;
+        int64_t end_us;
+        rc = instance_step_begin(n->instance, now_us, leap_horizon(r), !r->options->single_steps,
+                                 &r->engine_sink, &end_us);
+        if (!rc && end_us >= 0)
+            rc = heap_push(&r->steps, (struct event){.time_us = end_us, .payload = n});
+    }
+    r->num_touched = 0;
+    return rc;
+}
+
+static int
+drain(struct run *r)
+{
+    const struct simulation_options *o = r->options;
     for (;;) {
         int64_t now = next_time(r);
         if (now == INT64_MAX) return 0;
         if (o->horizon_us > 0 && now > o->horizon_us) return 0;
+        maybe_snapshot(r, now);
         r->stats.end_us = now;
         while (next_time(r) == now) {
             int rc;
             if (r->have_next && r->next.arrival_us == now) {
                 rc = arrive(r);
+            } else if (heap_time(&r->steps) == now) {
+                struct event e = heap_pop(&r->steps);
+                rc = step_end(r, e.payload);
             } else {
-                struct event e = heap_pop(&r->events);
-                rc = handle(r, &e, o);
+                struct event e = heap_pop(&r->entries);
+                rc = enter(r, e.payload, now);
             }
             if (rc) return rc;
         }
-        int rc = start_step(r, now, o);
+        int rc = start_steps(r, now);
         if (rc) return rc;
     }
 }
 
-/* What is still queued for an engine or in flight ends as unfinished. */
+/* What is still on its way to an engine ends as unfinished, then what is inside. */
 static int
 abandon(struct run *r)
 {
     int rc = 0;
-    while (heap_top(&r->events)) {
-        struct event e = heap_pop(&r->events);
-        if (e.kind != EVENT_QUEUE_ENTRY) continue;
-        struct request *q = e.payload;
-        if (!rc) {
-            struct request_result u = {
-                .id = q->id, .instance = -1, .status = STATUS_UNFINISHED,
-                .arrival_us = q->arrival_us,
-                .queued_us = TIME_NONE, .scheduled_us = TIME_NONE, .first_token_us = TIME_NONE,
-                .finish_us = TIME_NONE, .input_tokens = q->input_tokens,
-                .output_tokens = q->output_tokens, .slo_class = q->slo_class, .tenant = q->tenant,
-            };
-            rc = r->sink->result(r->sink->context, &u);
-        }
-        request_clear(q);
-        free(q);
+    while (heap_top(&r->entries)) {
+        struct event e = heap_pop(&r->entries);
+        struct pending *p = e.payload;
+        const struct request *q = p->ticket >= 0 ? &r->flows[p->ticket].request : &p->request;
+        if (!rc) rc = report_unqueued(r, q, STATUS_UNFINISHED);
+        if (p->ticket >= 0) end_flow(r, p->ticket, true);
+        free_pending(p);
     }
-    if (!rc) rc = instance_abandon(r->instance, r->sink);
+    for (size_t i = 0; i < r->num_nodes && !rc; i++)
+        rc = instance_abandon(r->nodes[i].instance, &r->engine_sink);
     return rc;
 }
 
@@ -165,36 +460,120 @@ report_gaps(const struct instance *in, int id, const struct gap_sink *gaps)
     return 0;
 }
 
+/* ---- set up and tear down ----------------------------------------------- */
+
+static int
+setup(struct run *r, const struct cluster *c)
+{
+    for (size_t i = 0; i < c->num_pools; i++) r->num_nodes += (size_t)c->pools[i].instances;
+    r->nodes = calloc(r->num_nodes, sizeof *r->nodes);
+    r->touched = malloc(r->num_nodes * sizeof *r->touched);
+    for (int s = 0; s < STAGE_COUNT; s++)
+        r->stages[s].candidates = calloc(r->num_nodes, sizeof *r->stages[s].candidates);
+    if (!r->nodes || !r->touched || !r->stages[0].candidates || !r->stages[1].candidates)
+        return internal_error("out of memory");
+    const char *first_name = c->num_pools == 1 ? c->pools[0].name : "all";
+    enum routing_policy routing[STAGE_COUNT] = {c->policy.routing, c->policy.routing};
+    size_t k = 0;
+    for (size_t i = 0; i < c->num_pools; i++) {
+        const struct cluster_pool *pool = &c->pools[i];
+        enum stage s = pool->role == POOL_DECODE ? STAGE_DECODE : STAGE_FIRST;
+        if (pool->role != POOL_MIXED) {
+            routing[s] = pool->routing;
+            r->pd = true;
+        }
+        if (pool->role == POOL_PREFILL) first_name = pool->name;
+        if (pool->role == POOL_DECODE) r->stages[s].name = pool->name;
+        for (int64_t j = 0; j < pool->instances; j++, k++) {
+            struct node *n = &r->nodes[k];
+            int rc = instance_new(&pool->params, (int)k, &n->instance);
+            if (rc) return rc;
+            instance_set_policy(n->instance, &pool->policy);
+            if (pool->policy.scheduler == SCHEDULER_PRIORITY ||
+                pool->policy.victim == VICTIM_LOWEST_PRIORITY)
+                r->need_priority = true;
+            n->stage = s;
+            n->role = pool->role;
+            struct stage_state *st = &r->stages[s];
+            n->slot = st->count;
+            st->candidates[st->count++] = (struct candidate){.instance = n->instance, .id = (int)k};
+        }
+    }
+    r->stages[STAGE_FIRST].name = first_name;
+    for (int s = 0; s < STAGE_COUNT; s++) {
+        if (!r->stages[s].count) continue;
+        int rc = router_init(&r->stages[s].router, routing[s], c->policy.weights,
+                             r->stages[s].count, c->policy.seed, r->stages[s].name);
+        if (rc) return rc;
+    }
+    if (c->policy.admission == ADMISSION_SLO_SHED) r->need_priority = true;
+    admission_init(&r->admission, &c->policy);
+    r->free_flow = -1;
+    return 0;
+}
+
+static void
+teardown(struct run *r)
+{
+    if (r->have_next) request_clear(&r->next);
+    while (heap_top(&r->entries)) {
+        struct event e = heap_pop(&r->entries);
+        free_pending(e.payload);
+    }
+    heap_free(&r->entries);
+    heap_free(&r->steps);
+    for (size_t i = 0; i < r->num_nodes; i++) instance_free(r->nodes[i].instance);
+    for (int64_t i = 0; i < r->num_flows; i++) request_clear(&r->flows[i].request);
+    free(r->flows);
+    for (int s = 0; s < STAGE_COUNT; s++) {
+        if (r->stages[s].router.scores) router_free(&r->stages[s].router);
+        free(r->stages[s].candidates);
+    }
+    free(r->nodes);
+    free(r->touched);
+}
+
+int
+cluster_run(const struct cluster *cluster, const struct simulation_options *options,
+            const struct request_source *source, const struct engine_sink *sink,
+            const struct gap_sink *gaps, const struct decision_sink *decisions,
+            struct simulation_stats *stats)
+{
+    struct run r = {.cluster = cluster, .options = options, .source = source, .sink = sink,
+                    .decisions = decisions};
+    heap_init(&r.steps);
+    heap_init(&r.entries);
+    int rc = setup(&r, cluster);
+    /* the engines write straight to the sink unless P/D legs must be caught */
+    r.engine_sink = r.pd ? (struct engine_sink){&r, engine_result, sink->step ? engine_step : NULL}
+                         : *sink;
+    if (!rc) rc = read_next(&r);
+    if (!rc) rc = drain(&r);
+    /* requests that arrive after the horizon never entered the system */
+    if (!rc && options->horizon_us > 0) rc = abandon(&r);
+    for (size_t i = 0; !rc && gaps && i < r.num_nodes; i++)
+        rc = report_gaps(r.nodes[i].instance, (int)i, gaps);
+    for (size_t i = 0; i < r.num_nodes; i++) {
+        if (!r.nodes[i].instance) continue;
+        struct instance_stats s = instance_stats(r.nodes[i].instance);
+        r.stats.steps += s.steps;
+        r.stats.leaps += s.leaps;
+        r.stats.leapt_steps += s.leapt_steps;
+        r.stats.preemptions += s.preemptions;
+    }
+    if (stats) *stats = r.stats;
+    teardown(&r);
+    return rc;
+}
+
 int
 simulation_run(const struct engine_params *params, const struct simulation_options *options,
                const struct request_source *source, const struct engine_sink *sink,
                const struct gap_sink *gaps, struct simulation_stats *stats)
 {
-    struct run r = {.source = source, .sink = sink};
-    heap_init(&r.events);
-    int rc = instance_new(params, 0, &r.instance);
-    if (!rc) rc = read_next(&r);
-    if (!rc) rc = drain(&r, options);
-    /* requests that arrive after the horizon never entered the system */
-    if (!rc && options->horizon_us > 0) rc = abandon(&r);
-    if (!rc && gaps) rc = report_gaps(r.instance, 0, gaps);
-    if (r.instance) {
-        struct instance_stats s = instance_stats(r.instance);
-        r.stats.steps = s.steps;
-        r.stats.leaps = s.leaps;
-        r.stats.leapt_steps = s.leapt_steps;
-        r.stats.preemptions = s.preemptions;
-    }
-    if (stats) *stats = r.stats;
-    if (r.have_next) request_clear(&r.next);
-    while (heap_top(&r.events)) {
-        struct event e = heap_pop(&r.events);
-        if (e.kind == EVENT_QUEUE_ENTRY) {
-            request_clear(e.payload);
-            free(e.payload);
-        }
-    }
-    heap_free(&r.events);
-    instance_free(r.instance);
+    struct cluster c;
+    int rc = cluster_init_uniform(&c, params, 1, NULL);
+    if (!rc) rc = cluster_run(&c, options, source, sink, gaps, NULL, stats);
+    cluster_free(&c);
     return rc;
 }

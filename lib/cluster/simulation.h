@@ -1,19 +1,27 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * simulation: the global clock. Reads requests from a source only as the
- * clock reaches their arrival, sends each to an engine after its queueing
- * delay, runs the engines' steps, and hands results to the sink; memory
- * is O(requests in flight). One instance today; the cluster layer grows
- * here.
+ * simulation: the global clock over the instances of a cluster. Reads
+ * requests from a source only as the clock reaches their arrival, admits
+ * or rejects each (status rejected, no instance), routes it to an
+ * instance, sends it there after the admission and routing latencies and
+ * the instance's queueing delay, runs the engines' steps, and hands
+ * results to the sink; memory is O(requests in flight). Under P/D a
+ * request is first sent to a prefill instance with one output token; when
+ * that completes, its KV crosses the link and a decode instance, chosen
+ * then, receives it prefilled (docs/cluster.md).
  *
- * Event order at equal times (core/heap.h): step ends, then queue
- * entries, in insertion order; arrivals are read before any event at a
- * later time; an idle engine with work starts its next step only once
- * every event at the current time is done.
+ * Event order at equal times: arrivals, then step ends, then queue
+ * entries, each in insertion order; an idle engine with work starts its
+ * next step only once every event at the current time is done (engines in
+ * the order they were touched). Router snapshots are taken at multiples of
+ * the snapshot interval, before any event of that instant. A single
+ * instance behind `always` and `round-robin` runs exactly as one engine.
  */
 #ifndef SERVESIM_CLUSTER_SIMULATION_H
 #define SERVESIM_CLUSTER_SIMULATION_H
 
+#include "cluster/cluster.h"
+#include "cluster/router.h"
 #include "engine/instance.h"
 
 #include <stdbool.h>
@@ -50,11 +58,18 @@ struct simulation_options {
 
 struct simulation_stats {
     int64_t requests, steps, leaps, leapt_steps, preemptions, end_us;
+    int64_t rejected, transfers;
 };
 
 /* 0 or ERR_* (reported). gaps may be NULL. */
 int simulation_run(const struct engine_params *params, const struct simulation_options *options,
                    const struct request_source *source, const struct engine_sink *sink,
                    const struct gap_sink *gaps, struct simulation_stats *stats);
+
+/* The same over a cluster (cluster_check must accept it). decisions may be NULL. */
+int cluster_run(const struct cluster *cluster, const struct simulation_options *options,
+                const struct request_source *source, const struct engine_sink *sink,
+                const struct gap_sink *gaps, const struct decision_sink *decisions,
+                struct simulation_stats *stats);
 
 #endif

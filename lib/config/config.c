@@ -431,3 +431,10 @@ config_resolve_engine(const struct config *cfg, struct engine_params *out)
     *out = p;
     return 0;
 }
+
+int
+config_apply_engine(const struct yaml_doc *doc, const struct yaml_node *node,
+                    struct engine_config *engine)
+{
+    return load_engine(doc, node, engine);
+}

@@ -32,4 +32,10 @@ void config_free(struct config *config);
 /* 0 or ERR_CONFIG (reported, listing what is known). */
 int config_resolve_engine(const struct config *config, struct engine_params *out);
 
+struct yaml_doc;
+struct yaml_node;
+/* Applies an `engine:` map (same keys and checks) onto *engine. */
+int config_apply_engine(const struct yaml_doc *doc, const struct yaml_node *node,
+                        struct engine_config *engine);
+
 #endif

@@ -31,6 +31,10 @@ struct seq {
     int64_t num_output;   /* output tokens emitted in this attempt */
     int64_t cached_tokens, preemptions;
     int64_t chunk; /* tokens scheduled in the current step; 0 = not in it */
+    int64_t priority;  /* smaller first */
+    int64_t queue_key; /* the waiting queue's order under priority and sjf */
+    uint64_t order;    /* enqueue sequence: ties in arrival order */
+    bool prefilled;    /* the prompt's KV came from another instance */
     /* This attempt's token gaps, to take back out of the histogram if a
      * preemption restarts the request: the current stretch of consecutive
      * steps, and the stretches closed before it. */
@@ -42,6 +46,8 @@ struct seq {
 struct instance {
     int id;
     struct engine_params params;
+    struct instance_policy policy;
+    uint64_t next_order;
     struct kvcache kv;
     struct gap_histogram gap_histogram;
     struct seq **running; /* admission order */
@@ -72,6 +78,12 @@ struct leap_event {
     uint32_t phase;
     bool allocate; /* else commit */
 };
+
+static int64_t
+min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
 
 int
 instance_new(const struct engine_params *params, int id, struct instance **out)
@@ -121,6 +133,36 @@ instance_free(struct instance *in)
     kvcache_free(&in->kv);
     gap_histogram_free(&in->gap_histogram);
     free(in);
+}
+
+void
+instance_set_policy(struct instance *in, const struct instance_policy *policy)
+{
+    in->policy = *policy;
+}
+
+struct instance_load
+instance_load(const struct instance *in)
+{
+    return (struct instance_load){
+        .waiting = (int64_t)in->num_waiting,
+        .running = (int64_t)in->num_running,
+        .kv_used_blocks = kvcache_used_blocks(&in->kv),
+        .kv_total_blocks = in->kv.num_blocks,
+    };
+}
+
+int64_t
+instance_cached_tokens(const struct instance *in, const struct request *q)
+{
+    if (q->prefix_tokens == 0 || !in->params.enable_prefix_caching) return 0;
+    const struct kv_tokens tokens = {
+        .segments = q->segments,
+        .num_segments = q->num_segments,
+        .input_tokens = q->input_tokens,
+    };
+    int64_t shared = min64(q->prefix_tokens, q->input_tokens - 1);
+    return kvcache_lookup(&in->kv, &tokens, shared) * in->params.block_size;
 }
 
 int64_t
@@ -184,6 +226,31 @@ waiting_pop_front(struct instance *in)
     in->num_waiting--;
 }
 
+static struct seq **
+waiting_at(const struct instance *in, size_t i)
+{
+    return &in->waiting[(in->waiting_head + i) % in->waiting_capacity];
+}
+
+static bool
+queue_before(const struct seq *a, const struct seq *b)
+{
+    return a->queue_key < b->queue_key || (a->queue_key == b->queue_key && a->order < b->order);
+}
+
+/* Under priority and sjf: inserts s in (queue_key, order) order, from the
+ * back (arrivals usually go near the end). Room must be reserved. */
+static void
+waiting_insert_sorted(struct instance *in, struct seq *s)
+{
+    size_t i = in->num_waiting++;
+    while (i > 0 && queue_before(s, *waiting_at(in, i - 1))) {
+        *waiting_at(in, i) = *waiting_at(in, i - 1);
+        i--;
+    }
+    *waiting_at(in, i) = s;
+}
+
 /* ---- results ---------------------------------------------------------- */
 
 static int
@@ -214,6 +281,13 @@ int
 instance_enqueue(struct instance *in, struct request *request, int64_t now_us,
                  const struct engine_sink *sink)
 {
+    return instance_enqueue_with(in, request, now_us, NULL, sink);
+}
+
+int
+instance_enqueue_with(struct instance *in, struct request *request, int64_t now_us,
+                      const struct enqueue_info *info, const struct engine_sink *sink)
+{
     struct seq *s = calloc(1, sizeof *s);
     if (!s) return internal_error("out of memory");
     s->request = *request;
@@ -221,6 +295,16 @@ instance_enqueue(struct instance *in, struct request *request, int64_t now_us,
     s->queued_us = now_us;
     s->scheduled_us = TIME_NONE;
     s->first_token_us = TIME_NONE;
+    s->order = in->next_order++;
+    if (info) {
+        s->priority = info->priority;
+        if ((s->prefilled = info->prefilled)) {
+            s->queued_us = info->queued_us;
+            s->scheduled_us = info->scheduled_us;
+            s->cached_tokens = info->cached_tokens;
+            s->preemptions = info->preemptions;
+        }
+    }
     kv_seq_init(&s->kv);
     const struct request *q = &s->request;
     s->tokens = (struct kv_tokens){
@@ -229,8 +313,11 @@ instance_enqueue(struct instance *in, struct request *request, int64_t now_us,
         .input_tokens = q->input_tokens,
         .own_stream = XXH3_64bits_withSeed(&q->id, sizeof q->id, 0x5e55u),
     };
-    /* The last step computes the KV of every token but the final output. */
-    int64_t peak_tokens = q->input_tokens + q->output_tokens - 1;
+    /* The last step computes the KV of every token but the final output
+     * (a prefilled request's first decode step computes one more). */
+    int64_t peak_tokens = q->input_tokens + q->output_tokens - (s->prefilled ? 0 : 1);
+    s->queue_key = in->policy.scheduler == SCHEDULER_SJF ? q->input_tokens + q->output_tokens
+                                                         : s->priority;
     if (q->input_tokens + q->output_tokens > in->params.max_model_len ||
         kvcache_blocks_for(&in->kv, peak_tokens) > in->params.num_gpu_blocks) {
         s->queued_us = TIME_NONE;
@@ -246,7 +333,10 @@ instance_enqueue(struct instance *in, struct request *request, int64_t now_us,
         return internal_error("out of memory");
     }
     s->class_id = (uint32_t)class_id;
-    in->waiting[(in->waiting_head + in->num_waiting++) % in->waiting_capacity] = s;
+    if (in->policy.scheduler == SCHEDULER_FCFS)
+        in->waiting[(in->waiting_head + in->num_waiting++) % in->waiting_capacity] = s;
+    else
+        waiting_insert_sorted(in, s);
     return 0;
 }
 
@@ -403,12 +493,6 @@ in_prefill(const struct seq *s)
     return s->num_output == 0;
 }
 
-static int64_t
-min64(int64_t a, int64_t b)
-{
-    return a < b ? a : b;
-}
-
 /* The prefill chunk of s under the budget (DESIGN §3 step 1). */
 static int64_t
 prefill_chunk(const struct instance *in, const struct seq *s, int64_t computed, int64_t budget)
@@ -429,9 +513,14 @@ preempt(struct instance *in, struct seq *s)
     s->num_output = 0;
     s->first_token_us = TIME_NONE;
     s->chunk = 0;
+    s->prefilled = false; /* its KV is gone: recomputed here */
     s->preemptions++;
     in->stats.preemptions++;
     if (waiting_reserve(in)) return ERR_INTERNAL;
+    if (in->policy.scheduler != SCHEDULER_FCFS) {
+        waiting_insert_sorted(in, s);
+        return 0;
+    }
     in->waiting_head = (in->waiting_head + in->waiting_capacity - 1) % in->waiting_capacity;
     in->waiting[in->waiting_head] = s;
     in->num_waiting++;
@@ -472,6 +561,25 @@ shape_of(const struct batch *b)
     };
 }
 
+/*
+ * Removes the preemption victim from running: the newest, or the
+ * lowest-priority among those from index `from` on (not yet scheduled in
+ * this step), newest among equals; admission order is kept.
+ */
+static struct seq *
+take_victim(struct instance *in, size_t from)
+{
+    size_t v = in->num_running - 1;
+    if (in->policy.victim == VICTIM_LOWEST_PRIORITY)
+        for (size_t j = v; j-- > from;)
+            if (in->running[j]->priority > in->running[v]->priority) v = j;
+    struct seq *victim = in->running[v];
+    memmove(&in->running[v], &in->running[v + 1],
+            (in->num_running - v - 1) * sizeof *in->running);
+    in->num_running--;
+    return victim;
+}
+
 /* Phase 1: running requests in admission order while the budget lasts. */
 static int
 schedule_running(struct instance *in, int64_t *budget, struct batch *b)
@@ -483,11 +591,19 @@ schedule_running(struct instance *in, int64_t *budget, struct batch *b)
         int64_t tokens = s->num_computed + chunk;
         /* most decode steps fit in the last block and fill none: skip the calls */
         bool fits = tokens <= s->kv.num_blocks * in->params.block_size;
+        bool self = false;
         while (!fits && !kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens)) {
-            struct seq *victim = in->running[--in->num_running];
+            struct seq *victim = take_victim(in, i);
             if (preempt(in, victim)) return ERR_INTERNAL;
             b->preempted++;
-            if (victim == s) return 0;
+            if ((self = victim == s)) break;
+        }
+        if (self) {
+            /* the newest is the last: nothing after it; a lowest-priority
+             * victim may leave later ones, which now start at index i */
+            if (in->policy.victim == VICTIM_NEWEST) return 0;
+            i--;
+            continue;
         }
         if (tokens % in->params.block_size == 0 || chunk > 1)
             kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
@@ -510,18 +626,20 @@ schedule_waiting(struct instance *in, int64_t now_us, int64_t *budget, struct ba
          * searched over all but that one. */
         int64_t cached_blocks = kvcache_lookup(&in->kv, &s->tokens, s->request.input_tokens - 1);
         int64_t computed = cached_blocks * block_size;
-        int64_t chunk = prefill_chunk(in, s, computed, *budget);
+        /* a prefilled prompt's KV arrived whole: its first step decodes */
+        if (s->prefilled) computed = s->request.input_tokens;
+        int64_t chunk = s->prefilled ? 1 : prefill_chunk(in, s, computed, *budget);
         if (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, cached_blocks, computed + chunk))
             break;
         kvcache_commit(&in->kv, &s->kv, &s->tokens, computed + chunk);
         waiting_pop_front(in);
         s->num_computed = computed;
-        s->cached_tokens = computed;
+        if (!s->prefilled) s->cached_tokens = computed;
         s->chunk = chunk;
         if (s->scheduled_us == TIME_NONE) s->scheduled_us = now_us;
         in->running[in->num_running++] = s;
         *budget -= chunk;
-        batch_add(b, computed, chunk, true);
+        batch_add(b, computed, chunk, !s->prefilled);
     }
 }
 
@@ -811,7 +929,8 @@ instance_check(const struct instance *in)
     int64_t held = 0, counted = 0;
     for (size_t i = 0; i < in->num_running; i++) {
         const struct seq *s = in->running[i];
-        if (s->num_computed > s->request.input_tokens + s->request.output_tokens - 1)
+        if (s->num_computed >
+            s->request.input_tokens + s->request.output_tokens - (s->prefilled ? 0 : 1))
             return internal_error("instance %d: request %lld computed past its end", in->id,
                                   (long long)s->request.id);
         if (s->kv.num_blocks != kvcache_blocks_for(&in->kv, s->num_computed))

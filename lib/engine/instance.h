@@ -10,6 +10,14 @@
  * requests and step records leave through an engine_sink. Times are
  * integer microseconds and never decrease. With SERVESIM_DEBUG defined,
  * every step ends with a full KV recount and the engine's own invariants.
+ *
+ * Policies (docs/cluster.md): the waiting queue is first come first served
+ * (the default, vLLM's), or ordered by priority (smaller first) or by job
+ * size (input + output tokens, shortest first), ties in arrival order; the
+ * preemption victim is the newest running request (vLLM's), or the
+ * lowest-priority one not yet scheduled in the step (newest among equals).
+ * A request can arrive prefilled (P/D disaggregation): its prompt's KV
+ * came from another instance, and its first step is a decode step.
  */
 #ifndef SERVESIM_ENGINE_INSTANCE_H
 #define SERVESIM_ENGINE_INSTANCE_H
@@ -42,11 +50,38 @@ struct instance_stats {
     int64_t steps, leaps, leapt_steps, preemptions;
 };
 
+enum scheduler_policy { SCHEDULER_FCFS, SCHEDULER_PRIORITY, SCHEDULER_SJF };
+enum preemption_victim { VICTIM_NEWEST, VICTIM_LOWEST_PRIORITY };
+
+struct instance_policy {
+    enum scheduler_policy scheduler;
+    enum preemption_victim victim;
+};
+
+/* What a router may read of an instance. */
+struct instance_load {
+    int64_t waiting, running;
+    int64_t kv_used_blocks, kv_total_blocks;
+};
+
+/*
+ * How a request enters: its priority (smaller = more important; used by
+ * the priority scheduler and the lowest-priority victim), and for a
+ * prefilled request the timestamps its prefill instance recorded.
+ */
+struct enqueue_info {
+    int64_t priority;
+    bool prefilled;
+    int64_t queued_us, scheduled_us, cached_tokens, preemptions; /* prefilled only */
+};
+
 struct instance;
 
 /* 0 or ERR_INTERNAL. */
 int instance_new(const struct engine_params *params, int id, struct instance **out);
 void instance_free(struct instance *instance);
+/* Before the first request; the default is fcfs and newest. */
+void instance_set_policy(struct instance *instance, const struct instance_policy *policy);
 
 /* Delay between a request's arrival and its entry into the waiting queue. */
 int64_t instance_queue_delay_us(const struct instance *instance, const struct request *request);
@@ -58,6 +93,13 @@ int64_t instance_queue_delay_us(const struct instance *instance, const struct re
  */
 int instance_enqueue(struct instance *instance, struct request *request, int64_t now_us,
                      const struct engine_sink *sink);
+/* The same with priority and prefill information (NULL: priority 0, not prefilled). */
+int instance_enqueue_with(struct instance *instance, struct request *request, int64_t now_us,
+                          const struct enqueue_info *info, const struct engine_sink *sink);
+
+struct instance_load instance_load(const struct instance *instance);
+/* Prompt tokens of request the prefix cache holds now (full shared blocks). */
+int64_t instance_cached_tokens(const struct instance *instance, const struct request *request);
 
 bool instance_has_work(const struct instance *instance);
 bool instance_busy(const struct instance *instance);

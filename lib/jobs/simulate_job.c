@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "jobs/simulate_job.h"
 
+#include "analysis/decisions_csv.h"
 #include "analysis/itl.h"
 #include "analysis/results_csv.h"
 #include "analysis/steps_csv.h"
@@ -16,7 +17,7 @@
 struct outputs {
     FILE *results;
     bool started; /* the results header is out */
-    struct outfile steps;
+    struct outfile steps, decisions;
     struct itl_histogram *itl;
 };
 
@@ -54,6 +55,14 @@ write_step(void *context, const struct step_record *step)
 }
 
 static int
+write_decision(void *context, const struct routing_decision *decision)
+{
+    const struct outputs *o = context;
+    decisions_csv_write(o->decisions.file, decision);
+    return 0;
+}
+
+static int
 add_gaps(void *context, const char *slo_class, const char *tenant, int instance, int64_t gap_us,
          int64_t count)
 {
@@ -78,9 +87,10 @@ print_stats(const struct simulation_stats *s)
 {
     fprintf(stderr,
             "%s: %" PRId64 " requests, %" PRId64 " steps (%" PRId64 " in %" PRId64
-            " leaps), %" PRId64 " preemptions, clock ended at %" PRId64 " us\n",
+            " leaps), %" PRId64 " preemptions, %" PRId64 " rejected, %" PRId64
+            " transfers, clock ended at %" PRId64 " us\n",
             program_name(), s->requests, s->steps, s->leapt_steps, s->leaps, s->preemptions,
-            s->end_us);
+            s->rejected, s->transfers, s->end_us);
 }
 
 int
@@ -91,8 +101,11 @@ simulate_job_run(const struct simulate_job *job)
     int rc = request_reader_open(job->in, job->in_name, &reader);
     if (!rc && job->steps_path && !(rc = outfile_open(&o.steps, job->steps_path)))
         steps_csv_write_header(o.steps.file);
+    if (!rc && job->decisions_path && !(rc = outfile_open(&o.decisions, job->decisions_path)))
+        decisions_csv_write_header(o.decisions.file);
     if (!rc && job->itl_path && !(o.itl = itl_histogram_new())) rc = internal_error("out of memory");
     if (rc) {
+        if (o.steps.file) outfile_abort(&o.steps);
         request_reader_free(reader);
         return rc;
     }
@@ -100,7 +113,13 @@ simulate_job_run(const struct simulate_job *job)
     struct engine_sink sink = {&o, write_result, job->steps_path ? write_step : NULL};
     struct gap_sink gaps = {o.itl, add_gaps};
     struct simulation_stats stats;
-    rc = simulation_run(job->params, &job->options, &source, &sink, o.itl ? &gaps : NULL, &stats);
+    struct decision_sink decisions = {&o, write_decision};
+    if (job->cluster)
+        rc = cluster_run(job->cluster, &job->options, &source, &sink, o.itl ? &gaps : NULL,
+                         job->decisions_path ? &decisions : NULL, &stats);
+    else
+        rc = simulation_run(job->params, &job->options, &source, &sink, o.itl ? &gaps : NULL,
+                            &stats);
     /* Requests arriving after a horizon never enter the system; read them
      * anyway, so that the producer upstream is not killed by SIGPIPE. */
     if (!rc && job->options.horizon_us > 0) {
@@ -118,6 +137,10 @@ simulate_job_run(const struct simulate_job *job)
     if (o.steps.file) {
         if (rc) outfile_abort(&o.steps);
         else rc = outfile_commit(&o.steps);
+    }
+    if (o.decisions.file) {
+        if (rc) outfile_abort(&o.decisions);
+        else rc = outfile_commit(&o.decisions);
     }
     if (rc && o.started) fputs("simulate failed: results incomplete", job->out);
     return rc;

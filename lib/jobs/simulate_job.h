@@ -2,8 +2,8 @@
 /*
  * simulate_job: what `simulate` runs. Wires the request stream reader
  * (workload), the simulation (cluster, engine) and the writers (analysis):
- * results to out as requests finish, the step trace and the ITL side file
- * to files that appear only when the run succeeds.
+ * results to out as requests finish, the step trace, the ITL side file and
+ * the decision trace to files that appear only when the run succeeds.
  *
  * The header is written with the first result (or at the end of a run
  * with none), so a run failing before any result leaves out empty. When a
@@ -27,6 +27,8 @@ struct simulate_job {
     FILE *out;
     const char *steps_path; /* NULL: no step trace */
     const char *itl_path;   /* NULL: no ITL side file */
+    const struct cluster *cluster; /* NULL: one instance of params */
+    const char *decisions_path;    /* NULL: no decision trace */
     bool print_stats;       /* engine statistics on stderr */
 };
 

@@ -82,7 +82,7 @@ bad_results() {
     assert_success
     echo "$output" | jq -e '
         def p: [paths(type != "object") | join(".")];
-        (del(.version, .duration_s, .by_slo_class, .by_tenant, .by_instance) | p) as $run
+        (del(.version, .duration_s, .balance, .anomalies, .decisions, .fitness, .by_slo_class, .by_tenant, .by_instance) | p) as $run
         | [.by_slo_class[], .by_tenant[], .by_instance[] | p == $run] | (length == 6 and all)'
 }
 
@@ -92,7 +92,7 @@ bad_results() {
     c=$(tool summarize --itl "$ITL" - < "$RES")
     [ "$a" = "$b" ]
     [ "$a" = "$c" ]
-    [ "$(echo "$a" | jq -c 'keys_unsorted')" = '["version","requests","duration_s","throughput","ttft_ms","tpot_ms","itl_ms","e2e_ms","queueing_ms","cache","preemptions","slo","by_slo_class","by_tenant","by_instance"]' ]
+    [ "$(echo "$a" | jq -c 'keys_unsorted')" = '["version","requests","duration_s","throughput","ttft_ms","tpot_ms","itl_ms","e2e_ms","queueing_ms","cache","preemptions","slo","balance","anomalies","decisions","fitness","by_slo_class","by_tenant","by_instance"]' ]
     [ "$(echo "$a" | jq -c '.by_tenant.bob | keys_unsorted')" = '["requests","throughput","ttft_ms","tpot_ms","itl_ms","e2e_ms","queueing_ms","cache","preemptions","slo"]' ]
     [ "$(echo "$a" | jq -c '.ttft_ms | keys_unsorted')" = '["count","mean","p50","p90","p95","p99","max"]' ]
 }

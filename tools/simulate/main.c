@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* simulate: replay a request stream through a vLLM-style engine. */
+#include "cluster/cluster.h"
+#include "config/cluster_config.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/outfile.h"
@@ -14,8 +16,9 @@
 
 static const char usage[] =
     "usage: simulate [OPTIONS] [REQUESTS.csv|-]\n"
-    "Replays a request stream (docs/formats.md) through one vLLM-style engine and\n"
-    "writes one result line per request, in completion order, to standard output.\n"
+    "Replays a request stream (docs/formats.md) through one vLLM-style engine, or a\n"
+    "cluster of them (docs/cluster.md), and writes one result line per request, in\n"
+    "completion order, to standard output.\n"
     "\n"
     "Engine (defaults from defaults.yaml):\n"
     "  --model ID                      Hugging Face id (meta-llama/llama-3.1-8b-instruct)\n"
@@ -35,6 +38,25 @@ static const char usage[] =
     "  --beta B0,B1,B2                 step us: B0 + B1*prefill tokens + B2*decode tokens\n"
     "  --config FILE                   YAML overriding defaults.yaml (repeatable)\n"
     "  --coefficients FILE             coefficients written by calibrate fit (a --config)\n"
+    "Cluster (docs/cluster.md; flags override the --cluster file):\n"
+    "  --cluster FILE                  pools, policies and the P/D link (YAML)\n"
+    "  --instances N                   N identical instances of the engine (1)\n"
+    "  --routing P                     round-robin, least-loaded, weighted, prefix-affinity\n"
+    "  --scorers LIST                  weighted: NAME:W,... over prefix-cache, queue-depth,\n"
+    "                                  kv-utilization, load, active-requests\n"
+    "                                  (prefix-cache:2,queue-depth:1,kv-utilization:1)\n"
+    "  --admission P                   always, token-bucket, reject-all, slo-shed (always)\n"
+    "  --bucket-capacity-tokens N      token-bucket capacity, input tokens (100000)\n"
+    "  --bucket-refill-tokens-per-s N  token-bucket refill (10000)\n"
+    "  --shed-queue-depth X            slo-shed: mean queue that sheds priority 1 (16)\n"
+    "  --priorities LIST               slo_class priorities, NAME:P,... (0 = most important)\n"
+    "  --snapshot-interval-us T        router signals refreshed every T us, 0 = live (0)\n"
+    "  --admission-latency-us T        added to each request's path (0)\n"
+    "  --routing-latency-us T          added to each request's path (0)\n"
+    "  --scheduler S                   fcfs, priority, sjf (fcfs)\n"
+    "  --preemption-victim V           newest, lowest-priority (newest)\n"
+    "  --seed S                        seed of the router's tie-breaking stream (1)\n"
+    "  --decisions FILE                write the routing decision trace (CSV) to FILE\n"
     "Run:\n"
     "  --steps FILE                    write the step trace (CSV) to FILE\n"
     "  --itl FILE                      write the exact inter-token gap histogram to FILE\n"
@@ -55,7 +77,10 @@ enum option_id {
     OPT_MODEL = 256, OPT_GPU, OPT_TP, OPT_VLLM, OPT_MAX_SEQS, OPT_MAX_TOKENS, OPT_LONG_PREFILL,
     OPT_MAX_LEN, OPT_BLOCK_SIZE, OPT_GPU_BLOCKS, OPT_UTILIZATION, OPT_NO_CACHING, OPT_ALPHA,
     OPT_BETA, OPT_CONFIG, OPT_STEPS, OPT_ITL, OPT_HORIZON, OPT_SINGLE, OPT_CHECK, OPT_PRINT, OPT_STATS,
-    OPT_VERSION, OPT_LATENCY, OPT_COEFFICIENTS,
+    OPT_VERSION, OPT_LATENCY, OPT_COEFFICIENTS, OPT_CLUSTER, OPT_INSTANCES, OPT_ROUTING, OPT_SCORERS, OPT_ADMISSION,
+    OPT_BUCKET_CAPACITY, OPT_BUCKET_REFILL, OPT_SHED_DEPTH, OPT_PRIORITIES, OPT_SNAPSHOT,
+    OPT_ADMISSION_LATENCY, OPT_ROUTING_LATENCY, OPT_SCHEDULER, OPT_VICTIM, OPT_SEED,
+    OPT_DECISIONS,
 };
 
 static const struct option options[] = {
@@ -83,6 +108,22 @@ static const struct option options[] = {
     {"check-invariants", no_argument, NULL, OPT_CHECK},
     {"print-config", no_argument, NULL, OPT_PRINT},
     {"stats", no_argument, NULL, OPT_STATS},
+    {"cluster", required_argument, NULL, OPT_CLUSTER},
+    {"instances", required_argument, NULL, OPT_INSTANCES},
+    {"routing", required_argument, NULL, OPT_ROUTING},
+    {"scorers", required_argument, NULL, OPT_SCORERS},
+    {"admission", required_argument, NULL, OPT_ADMISSION},
+    {"bucket-capacity-tokens", required_argument, NULL, OPT_BUCKET_CAPACITY},
+    {"bucket-refill-tokens-per-s", required_argument, NULL, OPT_BUCKET_REFILL},
+    {"shed-queue-depth", required_argument, NULL, OPT_SHED_DEPTH},
+    {"priorities", required_argument, NULL, OPT_PRIORITIES},
+    {"snapshot-interval-us", required_argument, NULL, OPT_SNAPSHOT},
+    {"admission-latency-us", required_argument, NULL, OPT_ADMISSION_LATENCY},
+    {"routing-latency-us", required_argument, NULL, OPT_ROUTING_LATENCY},
+    {"scheduler", required_argument, NULL, OPT_SCHEDULER},
+    {"preemption-victim", required_argument, NULL, OPT_VICTIM},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"decisions", required_argument, NULL, OPT_DECISIONS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -169,6 +210,70 @@ print_config(const struct config *cfg, const struct engine_params *p)
     print_latency(cfg, &p->latency);
 }
 
+/* The cluster flags, kept as given until the cluster exists to apply them to. */
+#define MAX_CLUSTER_FLAGS 64
+
+struct cluster_flag {
+    int id;
+    const char *value;
+};
+
+static int
+apply_cluster_flag(struct cluster *c, const struct cluster_flag *f)
+{
+    struct cluster_policy *p = &c->policy;
+    char what[64];
+    snprintf(what, sizeof what, "--%s", option_name(f->id));
+    const char *why = NULL;
+    int rc = 0;
+    switch (f->id) {
+    case OPT_ROUTING:
+        rc = cluster_parse_routing(what, f->value, &p->routing);
+        for (size_t i = 0; !rc && i < c->num_pools; i++) c->pools[i].routing = p->routing;
+        break;
+    case OPT_SCORERS: rc = cluster_parse_scorers(what, f->value, p->weights); break;
+    case OPT_ADMISSION: rc = cluster_parse_admission(what, f->value, &p->admission); break;
+    case OPT_PRIORITIES: rc = cluster_parse_priorities(what, f->value, p); break;
+    case OPT_SCHEDULER:
+    case OPT_VICTIM:
+        for (size_t i = 0; !rc && i < c->num_pools; i++)
+            rc = f->id == OPT_SCHEDULER
+                     ? cluster_parse_scheduler(what, f->value, &c->pools[i].policy.scheduler)
+                     : cluster_parse_victim(what, f->value, &c->pools[i].policy.victim);
+        break;
+    case OPT_BUCKET_CAPACITY: p->bucket_capacity_tokens = integer(f->id, f->value, 1, MAX_COUNT); break;
+    case OPT_BUCKET_REFILL:
+        p->bucket_refill_tokens_per_s = integer(f->id, f->value, 0, MAX_COUNT);
+        break;
+    case OPT_SNAPSHOT: p->snapshot_interval_us = integer(f->id, f->value, 0, MAX_COUNT); break;
+    case OPT_ADMISSION_LATENCY:
+        p->admission_latency_us = integer(f->id, f->value, 0, MAX_COUNT);
+        break;
+    case OPT_ROUTING_LATENCY: p->routing_latency_us = integer(f->id, f->value, 0, MAX_COUNT); break;
+    case OPT_SEED: p->seed = (uint64_t)integer(f->id, f->value, 0, INT64_MAX); break;
+    case OPT_SHED_DEPTH:
+        if ((why = parse_double(f->value, 1e-9, 1e12, &p->shed_queue_depth)))
+            rc = config_error("%s: %s: '%s' (want a number > 0)", what, why, f->value);
+        break;
+    }
+    return rc;
+}
+
+/* The cluster the flags describe, or none (one engine, the plain path). */
+static int
+build_cluster(const struct config *cfg, const struct engine_params *params, const char *path,
+              int64_t instances, const struct cluster_flag *flags, size_t num_flags,
+              struct cluster *out)
+{
+    int rc = path ? cluster_config_load(cfg, path, instances, out)
+                  : cluster_init_uniform(out, params, instances > 0 ? instances : 1, NULL);
+    if (rc) return rc;
+    for (size_t i = 0; !rc && i < num_flags; i++) rc = apply_cluster_flag(out, &flags[i]);
+    if (!rc) rc = cluster_check(out, path ? path : "--instances");
+    if (rc) cluster_free(out);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -195,6 +300,10 @@ main(int argc, char **argv)
     struct engine_config *e = &cfg.engine;
     struct simulate_job job = {.in = stdin, .in_name = "<stdin>", .out = stdout};
     bool print = false;
+    const char *cluster_path = NULL;
+    int64_t instances = 0;
+    struct cluster_flag cluster_flags[MAX_CLUSTER_FLAGS];
+    size_t num_cluster_flags = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         const char *why;
@@ -233,6 +342,16 @@ main(int argc, char **argv)
         case OPT_SINGLE: job.options.single_steps = true; break;
         case OPT_CHECK: job.options.check_invariants = true; break;
         case OPT_PRINT: print = true; break;
+        case OPT_CLUSTER: cluster_path = optarg; break;
+        case OPT_INSTANCES: instances = integer(c, optarg, 1, CLUSTER_MAX_INSTANCES); break;
+        case OPT_DECISIONS: job.decisions_path = optarg; break;
+        case OPT_ROUTING: case OPT_SCORERS: case OPT_ADMISSION: case OPT_BUCKET_CAPACITY:
+        case OPT_BUCKET_REFILL: case OPT_SHED_DEPTH: case OPT_PRIORITIES: case OPT_SNAPSHOT:
+        case OPT_ADMISSION_LATENCY: case OPT_ROUTING_LATENCY: case OPT_SCHEDULER: case OPT_VICTIM:
+        case OPT_SEED:
+            if (num_cluster_flags == MAX_CLUSTER_FLAGS) die("too many cluster flags");
+            cluster_flags[num_cluster_flags++] = (struct cluster_flag){c, optarg};
+            break;
         case OPT_STATS: job.print_stats = true; break;
         case 'h':
             config_free(&cfg);
@@ -261,15 +380,27 @@ main(int argc, char **argv)
         return exit_status_of(close_stdout());
     }
     job.params = &params;
+    /* any cluster flag takes the cluster path; without one, the plain engine */
+    struct cluster cluster;
+    bool have_cluster = cluster_path || instances > 0 || num_cluster_flags > 0 ||
+                        job.decisions_path;
+    if (have_cluster && (rc = build_cluster(&cfg, &params, cluster_path, instances,
+                                            cluster_flags, num_cluster_flags, &cluster))) {
+        config_free(&cfg);
+        return exit_status_of(rc);
+    }
+    if (have_cluster) job.cluster = &cluster;
     if (optind < argc && strcmp(argv[optind], "-") != 0) {
         job.in_name = argv[optind];
         if (!(job.in = input_open(job.in_name))) {
+            if (have_cluster) cluster_free(&cluster);
             config_free(&cfg);
             return EXIT_USAGE;
         }
     }
     rc = simulate_job_run(&job);
     input_close(job.in);
+    if (have_cluster) cluster_free(&cluster);
     config_free(&cfg);
     if (rc) { /* already reported; stdout may hold the failure marker */
         fclose(stdout);

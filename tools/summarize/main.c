@@ -24,6 +24,10 @@ static const char usage[] =
     "  --slo-tpot-ms X    SLO on time per output token, ms (> 0)\n"
     "  --slo-e2e-ms X     SLO on end-to-end latency, ms (> 0)\n"
     "  --warmup-us T      ignore requests arriving before T microseconds\n"
+    "  --decisions FILE   the decision trace written by simulate --decisions\n"
+    "  --fitness-weights LIST  one normalized score, e.g. throughput:0.5,p99_ttft:0.3,\n"
+    "                     mean_e2e:0.2 (metrics: throughput, goodput, mean_ttft, p99_ttft,\n"
+    "                     mean_tpot, p99_tpot, mean_e2e, p99_e2e)\n"
     "  --help             print this help\n"
     "  --version          print the version\n"
     "\n"
@@ -32,7 +36,10 @@ static const char usage[] =
     "\n"
     "Exit status: 0 ok, 1 bad input data, 2 usage error, 3 internal or write error.\n";
 
-enum option_id { OPT_ITL = 256, OPT_TTFT, OPT_TPOT, OPT_E2E, OPT_WARMUP, OPT_VERSION };
+enum option_id {
+    OPT_ITL = 256, OPT_TTFT, OPT_TPOT, OPT_E2E, OPT_WARMUP, OPT_VERSION, OPT_DECISIONS,
+    OPT_FITNESS,
+};
 
 static const struct option options[] = {
     {"itl", required_argument, NULL, OPT_ITL},
@@ -40,6 +47,8 @@ static const struct option options[] = {
     {"slo-tpot-ms", required_argument, NULL, OPT_TPOT},
     {"slo-e2e-ms", required_argument, NULL, OPT_E2E},
     {"warmup-us", required_argument, NULL, OPT_WARMUP},
+    {"decisions", required_argument, NULL, OPT_DECISIONS},
+    {"fitness-weights", required_argument, NULL, OPT_FITNESS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -83,6 +92,14 @@ main(int argc, char **argv)
             if (why) die("--warmup-us: %s: '%s'", why, optarg);
             break;
         }
+        case OPT_DECISIONS:
+            opts.decisions_path = optarg;
+            break;
+        case OPT_FITNESS:
+            if (fitness_parse("--fitness-weights", optarg, opts.fitness_weights))
+                return EXIT_USAGE;
+            opts.has_fitness = true;
+            break;
         case 'h':
             fputs(usage, stdout);
             return exit_status_of(close_stdout());
