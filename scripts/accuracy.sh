@@ -58,7 +58,7 @@ evaluate() {
     done
 }
 # simplex iterations per pass: physics has six parameters and ten runs per loss
-iterations() { if [ "$1" = physics ]; then echo "${PHYSICS_ITERATIONS:-60}"; else echo 300; fi; }
+iterations() { if [ "$1" = physics ]; then echo "${PHYSICS_ITERATIONS:-25}"; else echo 300; fi; }
 evaluate blackbox
 evaluate physics
 
