@@ -24,7 +24,12 @@ setup_file() {
     cd "$BATS_TEST_TMPDIR"
     ln -s "$TOP/bin" bin
     while IFS= read -r command; do
-        run bash -o pipefail -c "$command"
+        # make targets run from the source tree (their OUT is under results/, ignored by git)
+        if [[ "$command" == make* ]]; then
+            run bash -o pipefail -c "cd '$TOP' && $command"
+        else
+            run bash -o pipefail -c "$command"
+        fi
         if [ "$status" -ne 0 ] || { [ -z "$output" ] && [[ "$command" != *" > "* ]]; }; then
             echo "failed ($status): $command"
             echo "$output"
