@@ -20,6 +20,7 @@ struct csv_reader {
     size_t count, capacity;
     bool record_done;
     bool oom;
+    bool unterminated_ok; /* a last record without its newline is complete */
 };
 
 static void
@@ -70,6 +71,12 @@ csv_reader_new(FILE *in, const char *name)
     return r;
 }
 
+void
+csv_reader_accept_unterminated(struct csv_reader *reader)
+{
+    reader->unterminated_ok = true;
+}
+
 const char *
 csv_reader_name(const struct csv_reader *reader)
 {
@@ -88,6 +95,12 @@ csv_reader_next(struct csv_reader *r, struct csv_record *out)
             if (ferror(r->in)) return error("%s: read error", r->name);
             if (csv_fini(&r->parser, on_field, on_record, r) != 0)
                 return error("%s:%ld: unterminated quoted field", r->name, start);
+            if (r->record_done && r->unterminated_ok) {
+                out->count = r->count;
+                out->fields = r->fields;
+                out->line = start;
+                return 1;
+            }
             if (r->count > 0 || r->record_done)
                 return error("%s:%ld: record not ended by a newline (truncated input?)", r->name,
                              r->line_number);

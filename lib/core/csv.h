@@ -31,6 +31,9 @@ struct csv_reader *csv_reader_new(FILE *in, const char *name);
 /* 1: *out holds a record; 0: end of input; ERR_DATA: malformed (reported). */
 int csv_reader_next(struct csv_reader *reader, struct csv_record *out);
 const char *csv_reader_name(const struct csv_reader *reader);
+/* Accepts a last record with no newline after it (files exported by other
+ * tools, e.g. the Azure traces), instead of reporting a truncated file. */
+void csv_reader_accept_unterminated(struct csv_reader *reader);
 void csv_reader_free(struct csv_reader *reader);
 
 struct csv_column {

@@ -13,6 +13,7 @@
 #include "workload/request_csv.h"
 #include "workload/spec.h"
 #include "workload/spec_stream.h"
+#include "workload/trace_import.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -46,6 +47,7 @@ enum option_id {
     OPT_SPEC,
     OPT_PRESET,
     OPT_LIST_PRESETS,
+    OPT_TRACE, /* --from and its flags: trace_option_set() applies them */
     OPT_NUM_REQUESTS = 'n',
 };
 
@@ -72,6 +74,21 @@ static const struct option options[] = {
     {"list-presets", no_argument, NULL, OPT_LIST_PRESETS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"from", required_argument, NULL, OPT_TRACE},
+    {"rate-scale", required_argument, NULL, OPT_TRACE},
+    {"time-scale", required_argument, NULL, OPT_TRACE},
+    {"start", required_argument, NULL, OPT_TRACE},
+    {"duration", required_argument, NULL, OPT_TRACE},
+    {"limit", required_argument, NULL, OPT_TRACE},
+    {"tile", required_argument, NULL, OPT_TRACE},
+    {"tick-ms", required_argument, NULL, OPT_TRACE},
+    {"time-col", required_argument, NULL, OPT_TRACE},
+    {"time-unit", required_argument, NULL, OPT_TRACE},
+    {"input-col", required_argument, NULL, OPT_TRACE},
+    {"output-col", required_argument, NULL, OPT_TRACE},
+    {"slo-class-col", required_argument, NULL, OPT_TRACE},
+    {"tenant-col", required_argument, NULL, OPT_TRACE},
+    {"session-col", required_argument, NULL, OPT_TRACE},
     {NULL, 0, NULL, 0},
 };
 
@@ -115,6 +132,13 @@ usage(const struct workload_config *w)
         "  --list-presets         list the presets with a one-line description\n"
         "  --help, --version\n"
         "\n"
+        "Real traces (docs/traces.md): gen-workload --from FORMAT FILE [FLAGS]\n"
+        "  FORMAT: azure | mooncake | burstgpt | servegen (FILE: a client directory) |\n"
+        "  csv (--time-col C --time-unit s|ms|us --input-col C --output-col C\n"
+        "  [--slo-class-col C] [--tenant-col C] [--session-col C]); mooncake: --tick-ms W.\n"
+        "  Any source: --start S --duration S (window, source seconds from the first\n"
+        "  request), --rate-scale R, --time-scale F, --tile K, --limit N; --seed S.\n"
+        "\n"
         "Arrivals: a renewal process starting at t = 0; request i (ids 0..N-1) arrives\n"
         "after i+1 gaps, so the first arrives at the first gap (constant: at 1/rate).\n"
         "arrival_us is the running sum of the gaps rounded to microseconds. Gaps are\n"
@@ -125,8 +149,11 @@ usage(const struct workload_config *w)
         "  gen-workload --rate 20 -n 5 --seed 7\n"
         "  gen-workload --rate 5 -n 1000 --arrival gamma --cv 3 --prefix-tokens 200 | tail -n 3\n"
         "  gen-workload --preset multiturn-chat -n 20 --seed 3\n"
+        "  gen-workload -n 5 | gen-workload --from csv --time-col arrival_us --time-unit us "
+        "--input-col input_tokens --output-col output_tokens --rate-scale 2 -\n"
         "\n"
-        "Exit status: 0 ok, 2 bad flag or configuration, 3 write or internal error.\n",
+        "Exit status: 0 ok, 1 bad trace data, 2 bad flag or configuration, 3 write or\n"
+        "internal error.\n",
         rate, w->num_requests, arrival_process_name(w->arrival), cv, pm, ps, w->prompt.min,
         w->prompt.max, om, os, w->output.min, w->output.max, w->prefix_tokens, w->slo_class,
         w->tenant, w->seed);
@@ -278,13 +305,20 @@ main(int argc, char **argv)
     static const char *files[MAX_ARGS];
     if (argc > MAX_ARGS) die("too many arguments (at most %d)", MAX_ARGS - 1);
     size_t num_flags = 0, num_files = 0;
-    bool help = false, version = false, cv_given = false, list = false;
+    bool help = false, version = false, cv_given = false, list = false, from = false;
     enum mode mode = MODE_FLAGS;
-    const char *source = NULL, *count = NULL, *seed = NULL, *other = NULL;
+    const char *source = NULL, *count = NULL, *seed = NULL, *other = NULL, *trace_flag = NULL;
+    struct trace_options trace;
+    trace_options_init(&trace);
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":n:", options, NULL)) != -1) {
-        if (c == OPT_HELP)
+    int c, option_index = 0;
+    while ((c = getopt_long(argc, argv, ":n:", options, &option_index)) != -1) {
+        if (c == OPT_TRACE) {
+            int rc = trace_option_set(&trace, options[option_index].name, optarg);
+            if (rc < 0) return exit_status_of(rc);
+            from |= strcmp(options[option_index].name, "from") == 0;
+            trace_flag = options[option_index].name;
+        } else if (c == OPT_HELP)
             help = true;
         else if (c == OPT_VERSION)
             version = true;
@@ -310,6 +344,7 @@ main(int argc, char **argv)
             flags[num_flags++] = (struct pending){c, optarg};
         }
     }
+    if (from && optind < argc) trace.path = argv[optind++];
     if (optind < argc) die("unexpected argument '%s' (see --help)", argv[optind]);
     if (version) {
         puts("gen-workload (servesim) " VERSION);
@@ -319,6 +354,8 @@ main(int argc, char **argv)
         list_presets();
         return exit_status_of(close_stdout());
     }
+    if (mode != MODE_FLAGS && trace_flag)
+        die("--%s cannot be combined with --spec or --preset", trace_flag);
     if (mode != MODE_FLAGS && !help) {
         if (other) die("--%s cannot be combined with --spec or --preset (only -n and --seed)", other);
         int rc = run_spec(mode, source, count, seed);
@@ -340,6 +377,21 @@ main(int argc, char **argv)
     if (cv_given && workload.arrival != ARRIVAL_GAMMA)
         warn("--cv applies to --arrival gamma only; ignored for '%s'",
              arrival_process_name(workload.arrival));
+
+    if (from) {
+        trace.seed = workload.seed;
+        struct trace_stream *stream;
+        if ((rc = trace_stream_open(&trace, &stream))) return exit_status_of(rc);
+        request_csv_write_header(stdout);
+        struct request request;
+        while (!ferror(stdout) && (rc = trace_stream_next(stream, &request)) > 0) {
+            request_csv_write(stdout, &request);
+            request_clear(&request);
+        }
+        trace_stream_free(stream);
+        int closed = close_stdout();
+        return exit_status_of(rc < 0 ? rc : closed);
+    }
 
     struct generator *generator;
     if ((rc = generator_new(&workload, &generator))) return exit_status_of(rc);
