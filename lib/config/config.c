@@ -79,7 +79,8 @@ load_engine(const struct yaml_doc *doc, const struct yaml_node *n, struct engine
         "model", "gpu", "tp", "vllm_version", "latency_model", "max_num_seqs",
         "max_num_batched_tokens", "long_prefill_token_threshold", "max_model_len", "block_size",
         "num_gpu_blocks", "gpu_memory_utilization", "activation_reserve_gib",
-        "enable_prefix_caching", NULL};
+        "enable_prefix_caching", "kv_cpu_blocks", "kv_cpu_bandwidth_gbs", "kv_cpu_latency_us",
+        NULL};
     if (yaml_expect(doc, n, YAML_MAP, "engine") || yaml_check_keys(doc, n, keys))
         return ERR_CONFIG;
     return get_text(doc, n, "model", e->model, sizeof e->model) ||
@@ -100,7 +101,11 @@ load_engine(const struct yaml_doc *doc, const struct yaml_node *n, struct engine
                                    &e->gpu_memory_utilization) ||
                    yaml_get_double(doc, n, "activation_reserve_gib", 0, 1e6,
                                    &e->activation_reserve_gib) ||
-                   yaml_get_bool(doc, n, "enable_prefix_caching", &e->enable_prefix_caching)
+                   yaml_get_bool(doc, n, "enable_prefix_caching", &e->enable_prefix_caching) ||
+                   yaml_get_i64(doc, n, "kv_cpu_blocks", 0, INT32_MAX, &e->kv_cpu_blocks) ||
+                   yaml_get_double(doc, n, "kv_cpu_bandwidth_gbs", 1e-6, 1e9,
+                                   &e->kv_cpu_bandwidth_gbs) ||
+                   yaml_get_double(doc, n, "kv_cpu_latency_us", 0, 1e9, &e->kv_cpu_latency_us)
                ? ERR_CONFIG
                : 0;
 }
@@ -418,6 +423,18 @@ config_resolve_engine(const struct config *cfg, struct engine_params *out)
                             "--max-model-len and --num-gpu-blocks",
                             e->model);
     if (!p.max_model_len) p.max_model_len = m->max_model_len;
+    if (e->kv_cpu_blocks > 0) {
+        if (!m)
+            return config_error("the CPU KV tier needs the KV size of '%s', which the catalog "
+                                "lacks (add it under models:)",
+                                e->model);
+        if (!e->enable_prefix_caching)
+            return config_error("the CPU KV tier holds cached prefixes: it needs prefix caching");
+        p.kv_cpu_blocks = e->kv_cpu_blocks;
+        p.kv_cpu_bytes_per_us = e->kv_cpu_bandwidth_gbs * 1e3;
+        p.kv_cpu_latency_us = e->kv_cpu_latency_us;
+        p.kv_bytes_per_token = model_kv_bytes_per_token(m, e->tp);
+    }
     if (!p.num_gpu_blocks) {
         const struct gpu_spec *g = catalog_gpu(c, e->gpu);
         if (!g) return unknown_gpu(c, e->gpu);

@@ -5,6 +5,7 @@
 #include "model/kvcache.h"
 #include "model/latency.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -102,6 +103,10 @@ instance_new(const struct engine_params *params, int id, struct instance **out)
         free(in);
         return internal_error("out of memory for an engine of %lld KV blocks",
                               (long long)params->num_gpu_blocks);
+    }
+    if (params->kv_cpu_blocks > 0 && kvcache_enable_offload(&in->kv, params->kv_cpu_blocks)) {
+        instance_free(in);
+        return ERR_INTERNAL;
     }
     *out = in;
     return 0;
@@ -530,6 +535,7 @@ preempt(struct instance *in, struct seq *s)
 struct batch {
     int64_t prefill_tokens, decode_tokens, size, preempted;
     int64_t prefill_pairs, decode_pairs, kv_tokens; /* for context-aware latency */
+    int64_t reloaded_tokens; /* from the CPU KV tier */
 };
 
 /* Adds `chunk` tokens computed after `computed` ones of one request. */
@@ -559,6 +565,16 @@ shape_of(const struct batch *b)
         .decode_pairs = b->decode_pairs,
         .kv_tokens = b->kv_tokens,
     };
+}
+
+/* The copy of the step's reloaded KV from the CPU tier, charged to the step. */
+static int64_t
+reload_us(const struct instance *in, const struct batch *b)
+{
+    if (b->reloaded_tokens == 0) return 0;
+    const struct engine_params *p = &in->params;
+    return llround(p->kv_cpu_latency_us +
+                   (double)b->reloaded_tokens * p->kv_bytes_per_token / p->kv_cpu_bytes_per_us);
 }
 
 /*
@@ -625,7 +641,12 @@ schedule_waiting(struct instance *in, int64_t now_us, int64_t *budget, struct ba
         /* vLLM always computes the prompt's last token, so the cache is
          * searched over all but that one. */
         int64_t cached_blocks = kvcache_lookup(&in->kv, &s->tokens, s->request.input_tokens - 1);
-        int64_t computed = cached_blocks * block_size;
+        /* blocks past those that the CPU tier holds are reloaded, not recomputed */
+        int64_t reloaded = in->params.kv_cpu_blocks > 0 && !s->prefilled
+                               ? kvcache_lookup_offloaded(&in->kv, &s->tokens, cached_blocks,
+                                                          s->request.input_tokens - 1)
+                               : 0;
+        int64_t computed = (cached_blocks + reloaded) * block_size;
         /* a prefilled prompt's KV arrived whole: its first step decodes */
         if (s->prefilled) computed = s->request.input_tokens;
         int64_t chunk = s->prefilled ? 1 : prefill_chunk(in, s, computed, *budget);
@@ -640,6 +661,8 @@ schedule_waiting(struct instance *in, int64_t now_us, int64_t *budget, struct ba
         in->running[in->num_running++] = s;
         *budget -= chunk;
         batch_add(b, computed, chunk, !s->prefilled);
+        b->reloaded_tokens += reloaded * block_size;
+        in->stats.kv_reloaded_blocks += reloaded;
     }
 }
 
@@ -836,7 +859,7 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
         return internal_error("instance %d: work waiting but nothing could be scheduled",
                               in->id);
     struct step_shape shape = shape_of(&b);
-    int64_t step_us = latency_step_us(&in->params.latency, &shape);
+    int64_t step_us = latency_step_us(&in->params.latency, &shape) + reload_us(in, &b);
     in->current_step = in->next_step;
     if (log_step(in, step_us)) return ERR_INTERNAL;
     in->busy = true;

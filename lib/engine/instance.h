@@ -48,6 +48,7 @@ struct engine_sink {
 
 struct instance_stats {
     int64_t steps, leaps, leapt_steps, preemptions;
+    int64_t kv_reloaded_blocks; /* from the CPU tier */
 };
 
 enum scheduler_policy { SCHEDULER_FCFS, SCHEDULER_PRIORITY, SCHEDULER_SJF };

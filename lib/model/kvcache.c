@@ -161,6 +161,7 @@ kvcache_free(struct kvcache *kv)
 {
     free(kv->blocks);
     free(kv->table);
+    kv_offload_free(&kv->offload);
     *kv = (struct kvcache){.free_head = -1, .free_tail = -1};
 }
 
@@ -218,6 +219,28 @@ kvcache_lookup(const struct kvcache *kv, const struct kv_tokens *t, int64_t num_
     return b;
 }
 
+int
+kvcache_enable_offload(struct kvcache *kv, int64_t blocks)
+{
+    return kv_offload_init(&kv->offload, blocks);
+}
+
+int64_t
+kvcache_lookup_offloaded(const struct kvcache *kv, const struct kv_tokens *t, int64_t from,
+                         int64_t num_tokens)
+{
+    if (!kv->prefix_caching || kv->offload.capacity == 0) return 0;
+    struct kv_cursor c;
+    cursor_init(&c, t);
+    int64_t full = num_tokens / kv->block_size, b = 0;
+    uint64_t h = 0;
+    for (; b < full; b++) {
+        h = block_hash(&c, kv->block_size, b, h);
+        if (b >= from && !kv_offload_has(&kv->offload, h)) break;
+    }
+    return b > from ? b - from : 0;
+}
+
 /* How many of the first n cached blocks of t sit on the free list. */
 static int64_t
 cached_blocks_free(const struct kvcache *kv, const struct kv_tokens *t, int64_t n)
@@ -256,6 +279,7 @@ take_fresh_block(struct kvcache *kv)
         table_remove(kv, table_slot(kv, kv->blocks[id].hash));
         kv->blocks[id].has_hash = false;
         kv->stats.evictions++;
+        if (kv->offload.capacity > 0) kv_offload_put(&kv->offload, kv->blocks[id].hash);
     }
     kv->blocks[id].refcount = 1;
     return id;

@@ -41,6 +41,7 @@
 #ifndef SERVESIM_MODEL_KVCACHE_H
 #define SERVESIM_MODEL_KVCACHE_H
 
+#include "model/kv_offload.h"
 #include "model/request.h"
 
 #include <stdbool.h>
@@ -94,6 +95,8 @@ struct kvcache {
     struct kv_slot *table;
     uint64_t table_mask; /* slots - 1, slots a power of two */
     int64_t table_count;
+    /* the CPU tier: evicted cached blocks land here (capacity 0 = none) */
+    struct kv_offload offload;
 };
 
 /* 0 or ERR_INTERNAL (bad sizes, no memory). All blocks free, in id order. */
@@ -115,6 +118,18 @@ int64_t kvcache_blocks_for(const struct kvcache *kv, int64_t num_tokens);
  * caching is off. Changes nothing. O(segments + blocks).
  */
 int64_t kvcache_lookup(const struct kvcache *kv, const struct kv_tokens *t, int64_t num_tokens);
+/*
+ * Gives the pool a CPU tier of `blocks` blocks (0 or ERR_INTERNAL): from
+ * now on a cached block evicted from the pool is offloaded there.
+ */
+int kvcache_enable_offload(struct kvcache *kv, int64_t blocks);
+/*
+ * How many full blocks of t's first num_tokens, from block `from` on (the
+ * first not cached on the GPU), the CPU tier holds consecutively: the
+ * blocks a request can reload instead of recomputing.
+ */
+int64_t kvcache_lookup_offloaded(const struct kvcache *kv, const struct kv_tokens *t,
+                                 int64_t from, int64_t num_tokens);
 
 /*
  * Makes seq hold kvcache_blocks_for(num_tokens) blocks. Returns 1 on

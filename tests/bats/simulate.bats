@@ -500,3 +500,21 @@ refused() {
         assert_line --regexp '^beta_source: calibrate fit on the vllm-h100-train ground truth'
     done
 }
+
+# The CPU KV tier: on a pool too small for the conversations' context, blocks
+# evicted from the GPU are reloaded instead of recomputed, so more prompt
+# tokens come from the cache; without prefix caching there is nothing to hold.
+@test "simulate: --kv-cpu-blocks reloads evicted prefixes (more cached tokens)" {
+    gen-workload --preset multiturn-chat -n 1500 --seed 2 > "$BATS_TEST_TMPDIR/r.csv"
+    cached() {
+        simulate --num-gpu-blocks 3000 "$@" "$BATS_TEST_TMPDIR/r.csv" |
+            awk -F, 'NR > 1 { c += $11 } END { print c }'
+    }
+    [ "$(head -1 "$BATS_TEST_TMPDIR/r.csv")" ] # the stream exists
+    without=$(cached)
+    with=$(cached --kv-cpu-blocks 20000)
+    [ "$with" -gt "$without" ]
+    run simulate --kv-cpu-blocks 100 --no-prefix-caching --print-config
+    assert_failure 2
+    assert_output --partial "needs prefix caching"
+}

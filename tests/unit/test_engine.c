@@ -403,6 +403,41 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
     CHECK(context_leaps > 0);
 }
 
+/*
+ * The CPU KV tier. A (sys:100) leaves 6 cached full blocks; B (150 private
+ * tokens) needs all 10 blocks of the pool and evicts them. C (sys:100)
+ * then finds nothing on the GPU. Without a CPU tier it recomputes its 100
+ * tokens: one step of 5000 + 10*100 = 6000 us. With one, the 6 evicted
+ * blocks were offloaded: C reloads 96 tokens and computes 4, 5000 + 10*4 =
+ * 5040 us, plus the copy: 40 us + 96 tokens * 1000 bytes / 100 bytes per
+ * us = 1000 us. Queueing and delivery delays are 0, so TTFT is the step.
+ */
+TEST(engine_cpu_tier_reloads_evicted_prefix_blocks)
+{
+    struct engine_params p = params_with(10);
+    p.latency.alpha[0] = p.latency.alpha[1] = p.latency.alpha[2] = 0;
+    struct request q[3] = {request_of(0, 0, 100, 2, "sys:100"),
+                           request_of(1, 100000, 150, 2, ""),
+                           request_of(2, 200000, 100, 2, "sys:100")};
+    static struct recorder rec;
+    for (int tier = 0; tier <= 1; tier++) {
+        p.kv_cpu_blocks = tier ? 16 : 0;
+        p.kv_bytes_per_token = 1000;
+        p.kv_cpu_bytes_per_us = 100;
+        p.kv_cpu_latency_us = 40;
+        memset(&rec, 0, sizeof rec);
+        CHECK_EQ(run_list(&p, q, 3, &rec, false), 0);
+        CHECK_EQ(rec.num_results, 3);
+        for (size_t i = 0; i < rec.num_results; i++) {
+            const struct request_result *r = &rec.results[i];
+            if (r->id != 2) continue;
+            CHECK_EQ(r->cached_tokens, tier ? 96 : 0);
+            CHECK_EQ(r->first_token_us - r->arrival_us, tier ? 5040 + 1000 : 6000);
+        }
+    }
+    for (int i = 0; i < 3; i++) free(q[i].segments);
+}
+
 /* Same inputs, same seed: the same results, byte for byte (digest). */
 TEST(engine_reruns_are_identical)
 {
@@ -484,6 +519,7 @@ main(void)
     RUN(engine_impossible_requests_are_dropped);
     RUN(engine_laws_hold_over_many_seeds_and_configurations);
     RUN(engine_reruns_are_identical);
+    RUN(engine_cpu_tier_reloads_evicted_prefix_blocks);
     RUN(engine_tiny_pool_preempts_and_recovers);
     RUN(engine_horizon_reports_unfinished);
     return check_done();

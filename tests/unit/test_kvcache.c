@@ -735,6 +735,33 @@ TEST(kv_duplicate_content_registers_once_and_chain_advances)
     kvcache_free(&kv);
 }
 
+/*
+ * The CPU tier keeps at most its capacity of hashes and drops the least
+ * recently offloaded first; offloading a hash again refreshes it. With
+ * capacity 2: put 1, 2, then 1 again (refreshed), then 3 drops 2, not 1.
+ * Checked: without the refresh (a second put only returning), 1 is
+ * dropped instead and the test fails.
+ */
+TEST(kv_offload_keeps_the_most_recent_blocks)
+{
+    struct kv_offload o;
+    CHECK_EQ(kv_offload_init(&o, 2), 0);
+    kv_offload_put(&o, 1);
+    kv_offload_put(&o, 2);
+    kv_offload_put(&o, 1);
+    kv_offload_put(&o, 3);
+    CHECK(kv_offload_has(&o, 1));
+    CHECK(!kv_offload_has(&o, 2));
+    CHECK(kv_offload_has(&o, 3));
+    CHECK_EQ(o.count, 2);
+    CHECK_EQ(o.dropped, 1);
+    /* many more than fit: only the last two remain, and chains stay consistent */
+    for (uint64_t h = 100; h < 10100; h++) kv_offload_put(&o, h);
+    CHECK(kv_offload_has(&o, 10098) && kv_offload_has(&o, 10099));
+    CHECK(!kv_offload_has(&o, 10097) && !kv_offload_has(&o, 3));
+    kv_offload_free(&o);
+}
+
 int
 main(void)
 {
@@ -751,5 +778,6 @@ main(void)
     RUN(kv_output_continues_last_segment_stream);
     RUN(kv_lru_evicts_oldest_and_sequence_tail_first);
     RUN(kv_duplicate_content_registers_once_and_chain_advances);
+    RUN(kv_offload_keeps_the_most_recent_blocks);
     return check_done();
 }

@@ -34,6 +34,9 @@ static const char usage[] =
     "  --num-gpu-blocks N              KV pool; 0 = derived from GPU memory (0)\n"
     "  --gpu-memory-utilization F      share of GPU memory for weights and KV (0.9)\n"
     "  --no-prefix-caching             disable prefix caching (on by default)\n"
+    "  --kv-cpu-blocks N               CPU tier for evicted prefix blocks, 0 = none (0)\n"
+    "  --kv-cpu-bandwidth-gbs F        host-to-GPU copy bandwidth of a reload (25)\n"
+    "  --kv-cpu-latency-us F           fixed cost of a reload (20)\n"
     "  --alpha A0,A1,A2                queueing delay us: A0 + A1*input; A2 per output token\n"
     "  --beta B0,B1,B2                 step us: B0 + B1*prefill tokens + B2*decode tokens\n"
     "  --config FILE                   YAML overriding defaults.yaml (repeatable)\n"
@@ -77,7 +80,8 @@ enum option_id {
     OPT_MODEL = 256, OPT_GPU, OPT_TP, OPT_VLLM, OPT_MAX_SEQS, OPT_MAX_TOKENS, OPT_LONG_PREFILL,
     OPT_MAX_LEN, OPT_BLOCK_SIZE, OPT_GPU_BLOCKS, OPT_UTILIZATION, OPT_NO_CACHING, OPT_ALPHA,
     OPT_BETA, OPT_CONFIG, OPT_STEPS, OPT_ITL, OPT_HORIZON, OPT_SINGLE, OPT_CHECK, OPT_PRINT, OPT_STATS,
-    OPT_VERSION, OPT_LATENCY, OPT_COEFFICIENTS, OPT_CLUSTER, OPT_INSTANCES, OPT_ROUTING, OPT_SCORERS, OPT_ADMISSION,
+    OPT_VERSION, OPT_LATENCY, OPT_COEFFICIENTS, OPT_KV_CPU_BLOCKS, OPT_KV_CPU_BW, OPT_KV_CPU_LAT,
+    OPT_CLUSTER, OPT_INSTANCES, OPT_ROUTING, OPT_SCORERS, OPT_ADMISSION,
     OPT_BUCKET_CAPACITY, OPT_BUCKET_REFILL, OPT_SHED_DEPTH, OPT_PRIORITIES, OPT_SNAPSHOT,
     OPT_ADMISSION_LATENCY, OPT_ROUTING_LATENCY, OPT_SCHEDULER, OPT_VICTIM, OPT_SEED,
     OPT_DECISIONS,
@@ -101,6 +105,9 @@ static const struct option options[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"coefficients", required_argument, NULL, OPT_COEFFICIENTS},
     {"latency-model", required_argument, NULL, OPT_LATENCY},
+    {"kv-cpu-blocks", required_argument, NULL, OPT_KV_CPU_BLOCKS},
+    {"kv-cpu-bandwidth-gbs", required_argument, NULL, OPT_KV_CPU_BW},
+    {"kv-cpu-latency-us", required_argument, NULL, OPT_KV_CPU_LAT},
     {"steps", required_argument, NULL, OPT_STEPS},
     {"itl", required_argument, NULL, OPT_ITL},
     {"horizon-us", required_argument, NULL, OPT_HORIZON},
@@ -145,6 +152,15 @@ integer(int id, const char *text, int64_t min, int64_t max)
 {
     int64_t v;
     const char *why = parse_i64(text, min, max, &v);
+    if (why) die("--%s: %s: '%s'", option_name(id), why, text);
+    return v;
+}
+
+static double
+real(int id, const char *text, double min, double max)
+{
+    double v;
+    const char *why = parse_double(text, min, max, &v);
     if (why) die("--%s: %s: '%s'", option_name(id), why, text);
     return v;
 }
@@ -207,6 +223,10 @@ print_config(const struct config *cfg, const struct engine_params *p)
            p->max_model_len, p->block_size, p->num_gpu_blocks,
            e->num_gpu_blocks ? "" : "   # derived from GPU memory",
            p->enable_prefix_caching ? "true" : "false");
+    printf("kv_cpu_blocks: %" PRId64 "\n", p->kv_cpu_blocks);
+    if (p->kv_cpu_blocks > 0)
+        printf("kv_cpu_bandwidth_gbs: %.6g\nkv_cpu_latency_us: %.6g\nkv_bytes_per_token: %.6g\n",
+               p->kv_cpu_bytes_per_us / 1e3, p->kv_cpu_latency_us, p->kv_bytes_per_token);
     print_latency(cfg, &p->latency);
 }
 
@@ -325,6 +345,9 @@ main(int argc, char **argv)
                 die("--%s: %s: '%s' (want 0.001..1)", option_name(c), why, optarg);
             break;
         case OPT_NO_CACHING: e->enable_prefix_caching = false; break;
+        case OPT_KV_CPU_BLOCKS: e->kv_cpu_blocks = integer(c, optarg, 0, INT32_MAX); break;
+        case OPT_KV_CPU_BW: e->kv_cpu_bandwidth_gbs = real(c, optarg, 1e-6, 1e9); break;
+        case OPT_KV_CPU_LAT: e->kv_cpu_latency_us = real(c, optarg, 0, 1e9); break;
         case OPT_ALPHA:
         case OPT_BETA:
             if ((why = parse_double_list(optarg, -1e9, 1e9, c == OPT_ALPHA ? e->alpha : e->beta,
