@@ -107,8 +107,12 @@ PL_FIGURE_OUT := $(BUILD)/figures
 figures:
 	@$(MAKE) --no-print-directory saturation OUT=$(PL_FIGURE_OUT) SEEDS="1 2 3" \
 	    RATES="2 4 6 8 10 12 14 16 17 18 19 20 22 24 28 32" WORKLOAD="-n 2000"
+	@$(MAKE) --no-print-directory policies OUT=$(PL_FIGURE_OUT) SEEDS="1 2" INSTANCES=8 RATE=80 \
+	    POLICIES="round-robin least-loaded weighted prefix-affinity" \
+	    WORKLOAD="-n 4000 --prefix-tokens 256"
 	@mkdir -p docs/figures
-	@cmp -s $(PL_FIGURE_OUT)/saturation.png docs/figures/saturation.png || \
-	    { cp $(PL_FIGURE_OUT)/saturation.png docs/figures/saturation.png.tmp && \
-	      mv docs/figures/saturation.png.tmp docs/figures/saturation.png && \
-	      echo "figures: updated docs/figures/saturation.png"; }
+	@for f in saturation policies; do \
+	    cmp -s $(PL_FIGURE_OUT)/$$f.png docs/figures/$$f.png || \
+	    { cp $(PL_FIGURE_OUT)/$$f.png docs/figures/$$f.png.tmp && \
+	      mv docs/figures/$$f.png.tmp docs/figures/$$f.png && \
+	      echo "figures: updated docs/figures/$$f.png"; }; done
