@@ -141,8 +141,10 @@ policy_eval_json(FILE *f, const struct summary *s)
     const struct summary_section *a = &s->all;
     balance_json(f, s);
     fprintf(f, ",\"anomalies\":{\"rejections\":%" PRId64 ",\"drops\":%" PRId64
-               ",\"timeouts\":%" PRId64 ",\"preemption_rate\":",
-            a->requests[STATUS_REJECTED], a->requests[STATUS_DROPPED], a->requests[STATUS_TIMEOUT]);
+               ",\"timeouts\":%" PRId64 ",\"priority_inversions\":%" PRId64
+               ",\"preemption_rate\":",
+            a->requests[STATUS_REJECTED], a->requests[STATUS_DROPPED], a->requests[STATUS_TIMEOUT],
+            s->priority_inversions);
     if (a->total > 0) number(f, (double)a->preemptions / (double)a->total);
     else fputs("null", f);
     fputc('}', f);

@@ -3,6 +3,7 @@
 
 #include "analysis/itl.h"
 #include "analysis/results_csv.h"
+#include "cluster/cluster.h"
 #include "core/error.h"
 #include "core/parse.h"
 
@@ -13,7 +14,7 @@
 #include <string.h>
 
 enum metric { TTFT, TPOT, E2E, QUEUEING, NMETRICS };
-enum dimension { BY_SLO_CLASS, BY_TENANT, BY_INSTANCE, NDIMENSIONS };
+enum dimension { BY_SLO_CLASS, BY_TENANT, BY_INSTANCE, BY_POOL, NDIMENSIONS };
 
 /*
  * Latencies are stored as order-preserving 64-bit keys of their double
@@ -21,6 +22,12 @@ enum dimension { BY_SLO_CLASS, BY_TENANT, BY_INSTANCE, NDIMENSIONS };
  * non-NaN double and marks "no value" (tpot of a one-token output).
  */
 #define KEY_NONE 0
+
+/* A request that entered a queue, for the priority-inversion count. */
+struct queued_row {
+    int64_t queued_us, scheduled_us; /* scheduled: INT64_MAX when never */
+    int32_t instance, priority;
+};
 
 struct summary_internal {
     struct name_pool *names[2]; /* slo classes, tenants: group id = name id */
@@ -33,6 +40,10 @@ struct summary_internal {
     uint64_t *keys[NMETRICS];
     uint32_t *group[NDIMENSIONS];
     size_t num_ok, ok_capacity;
+    struct queued_row *queued;
+    size_t num_queued, queued_capacity;
+    struct cluster_policy priorities;
+    int64_t pool_end[SUMMARY_MAX_POOLS]; /* pool k holds instances below pool_end[k] */
 };
 
 /* ---- percentiles ---- */
@@ -259,6 +270,36 @@ instance_group(struct summary_internal *in, int instance, uint32_t *id)
     return 0;
 }
 
+/* The pool of an instance number, or -1 beyond the map. */
+static int64_t
+pool_of(const struct summary_internal *in, int64_t instance)
+{
+    for (size_t k = 0; k < in->num_groups[BY_POOL]; k++)
+        if (instance < in->pool_end[k]) return (int64_t)k;
+    return -1;
+}
+
+static int
+add_queued(struct summary *s, const struct request_result *q)
+{
+    struct summary_internal *in = s->internal;
+    if (in->num_queued == in->queued_capacity) {
+        size_t capacity = in->queued_capacity ? 2 * in->queued_capacity : 1024;
+        struct queued_row *grown = realloc(in->queued, capacity * sizeof *grown);
+        if (!grown) return internal_error("out of memory");
+        in->queued = grown;
+        in->queued_capacity = capacity;
+    }
+    int64_t priority = cluster_priority_of(&in->priorities, q->slo_class);
+    in->queued[in->num_queued++] = (struct queued_row){
+        .queued_us = q->queued_us,
+        .scheduled_us = q->scheduled_us == TIME_NONE ? INT64_MAX : q->scheduled_us,
+        .instance = q->instance,
+        .priority = (int32_t)priority,
+    };
+    return 0;
+}
+
 static bool
 meets_slo(const struct summary_options *o, const struct result_row *row)
 {
@@ -315,11 +356,20 @@ add_row(struct summary *s, const struct result_row *row, const char *name)
     if (!rc) rc = name_group(in, BY_TENANT, q->tenant, &group[BY_TENANT]);
     if (!rc && q->instance >= 0) rc = instance_group(in, q->instance, &group[BY_INSTANCE]);
     if (rc) return rc;
+    if (in->num_groups[BY_POOL] && q->instance >= 0) {
+        int64_t k = pool_of(in, q->instance);
+        if (k < 0)
+            return error("%s:%ld: instance: %d is beyond the %" PRId64 " instances of --pools",
+                         name, row->line, q->instance, in->pool_end[in->num_groups[BY_POOL] - 1]);
+        group[BY_POOL] = (uint32_t)k;
+    }
+    if (q->instance >= 0 && q->queued_us != TIME_NONE && (rc = add_queued(s, q))) return rc;
 
     bool slo_met = meets_slo(&s->options, row);
     bool fits = count_row(&s->all, row, slo_met);
     for (int d = 0; d < NDIMENSIONS && fits; d++)
-        if (d != BY_INSTANCE || q->instance >= 0)
+        if ((d != BY_INSTANCE && d != BY_POOL) ||
+            (q->instance >= 0 && (d == BY_INSTANCE || in->num_groups[BY_POOL])))
             fits = count_row(&in->sections[d][group[d]], row, slo_met);
     if (!fits) return error("%s:%ld: token or preemption totals overflow", name, row->line);
 
@@ -411,6 +461,7 @@ latency_stats(struct summary *s)
         for (int d = 0; d < NDIMENSIONS; d++) {
             size_t groups = in->num_groups[d];
             const uint32_t *group = in->group[d];
+            if (!groups) continue;
             memset(offset, 0, (groups + 1) * sizeof *offset);
             for (size_t i = 0; i < present; i++)
                 offset[group[sorted[i]] + 1]++;
@@ -496,6 +547,8 @@ itl_stats(struct summary *s, const struct itl_histogram *histogram, const char *
                 group[i] = (size_t)bins[i].instance < in->instance_map_size
                                ? in->instance_group[bins[i].instance]
                                : -1;
+            else if (d == BY_POOL)
+                group[i] = pool_of(in, bins[i].instance);
             else
                 group[i] = name_pool_find(in->names[d],
                                           d == BY_SLO_CLASS ? bins[i].slo_class : bins[i].tenant);
@@ -540,12 +593,79 @@ sorted_groups(struct summary *s, enum dimension d, struct summary_group **out, s
     if (!groups) return internal_error("out of memory");
     for (size_t g = 0; g < n; g++) {
         groups[g].section = in->sections[d][g];
-        groups[g].name = d == BY_INSTANCE ? NULL : name_pool_name(in->names[d], (uint32_t)g);
+        groups[g].name = d == BY_INSTANCE ? NULL
+                         : d == BY_POOL   ? s->options.pools->names[g]
+                                          : name_pool_name(in->names[d], (uint32_t)g);
         groups[g].instance = d == BY_INSTANCE ? in->group_instance[g] : -1;
     }
-    qsort(groups, n, sizeof *groups, compare_groups);
+    if (d != BY_POOL) qsort(groups, n, sizeof *groups, compare_groups);
     *out = groups;
     *count = n;
+    return 0;
+}
+
+/* ---- priority inversions ---- */
+
+/* By instance, then latest queue entry first. */
+static int
+compare_queued(const void *a, const void *b)
+{
+    const struct queued_row *x = a, *y = b;
+    if (x->instance != y->instance) return x->instance < y->instance ? -1 : 1;
+    return x->queued_us > y->queued_us ? -1 : x->queued_us < y->queued_us;
+}
+
+/*
+ * A request a is overtaken when a request b of the same instance with a
+ * larger priority number entered the queue strictly later and was
+ * scheduled strictly earlier. Each instance is swept from its latest queue
+ * entry back, keeping per priority level the earliest scheduling among
+ * the requests queued later than the current group: O(n log n + n levels).
+ */
+static int
+count_priority_inversions(struct summary *s)
+{
+    struct summary_internal *in = s->internal;
+    size_t n = in->num_queued;
+    s->priority_inversions = 0;
+    if (!n) return 0;
+    qsort(in->queued, n, sizeof *in->queued, compare_queued);
+    int32_t levels[64];
+    size_t num_levels = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = 0;
+        while (l < num_levels && levels[l] != in->queued[i].priority) l++;
+        if (l < num_levels) continue;
+        if (num_levels == sizeof levels / sizeof *levels)
+            return error("more than %zu distinct priorities", num_levels);
+        levels[num_levels++] = in->queued[i].priority;
+    }
+    int64_t earliest[64];
+    for (size_t i = 0; i < n;) {
+        for (size_t l = 0; l < num_levels; l++) earliest[l] = INT64_MAX;
+        int32_t instance = in->queued[i].instance;
+        while (i < n && in->queued[i].instance == instance) {
+            size_t end = i;
+            while (end < n && in->queued[end].instance == instance &&
+                   in->queued[end].queued_us == in->queued[i].queued_us)
+                end++;
+            for (size_t j = i; j < end; j++) {
+                const struct queued_row *a = &in->queued[j];
+                for (size_t l = 0; l < num_levels; l++)
+                    if (levels[l] > a->priority && earliest[l] < a->scheduled_us) {
+                        s->priority_inversions++;
+                        break;
+                    }
+            }
+            for (size_t j = i; j < end; j++) {
+                const struct queued_row *b = &in->queued[j];
+                size_t l = 0;
+                while (levels[l] != b->priority) l++;
+                if (b->scheduled_us < earliest[l]) earliest[l] = b->scheduled_us;
+            }
+            i = end;
+        }
+    }
     return 0;
 }
 
@@ -563,6 +683,20 @@ summary_new(const struct summary_options *options)
         !(s->internal->names[1] = name_pool_new())) {
         summary_free(s);
         return NULL;
+    }
+    struct summary_internal *in = s->internal;
+    if (options->priorities)
+        in->priorities = *options->priorities;
+    else
+        cluster_policy_defaults(&in->priorities);
+    /* every pool has a section, in pool order, even one no request reached */
+    int64_t end = 0;
+    for (size_t k = 0; options->pools && k < options->pools->count; k++) {
+        in->pool_end[k] = end += options->pools->counts[k];
+        if (new_group(in, BY_POOL)) {
+            summary_free(s);
+            return NULL;
+        }
     }
     return s;
 }
@@ -598,6 +732,8 @@ summary_compute(FILE *results, const char *results_name, const char *itl_path,
     if (!rc) rc = sorted_groups(s, BY_SLO_CLASS, &s->by_slo_class, &s->num_slo_classes);
     if (!rc) rc = sorted_groups(s, BY_TENANT, &s->by_tenant, &s->num_tenants);
     if (!rc) rc = sorted_groups(s, BY_INSTANCE, &s->by_instance, &s->num_instances);
+    if (!rc) rc = sorted_groups(s, BY_POOL, &s->by_pool, &s->num_pools);
+    if (!rc) rc = count_priority_inversions(s);
     if (!rc && options->decisions_path) {
         rc = decisions_summarize(options->decisions_path, &s->decisions);
         s->has_decisions = rc == 0;
@@ -626,11 +762,13 @@ summary_free(struct summary *s)
         }
         for (int m = 0; m < NMETRICS; m++)
             free(in->keys[m]);
+        free(in->queued);
         free(in);
     }
     free(s->by_slo_class);
     free(s->by_tenant);
     free(s->by_instance);
+    free(s->by_pool);
     decisions_summary_free(&s->decisions);
     free(s);
 }
@@ -796,6 +934,7 @@ summary_write_json(const struct summary *s, FILE *out)
     json_groups(f, s, "by_slo_class", s->by_slo_class, s->num_slo_classes);
     json_groups(f, s, "by_tenant", s->by_tenant, s->num_tenants);
     json_groups(f, s, "by_instance", s->by_instance, s->num_instances);
+    if (s->options.pools) json_groups(f, s, "by_pool", s->by_pool, s->num_pools);
     fputs("}\n", f);
     bool failed = ferror(f) != 0;
     if (fclose(f) != 0 || failed) {
@@ -817,4 +956,33 @@ summarize(FILE *results, const char *results_name, const char *itl_path,
     rc = summary_write_json(s, out);
     summary_free(s);
     return rc;
+}
+
+int
+pool_map_parse(const char *what, const char *text, struct pool_map *out)
+{
+    struct pool_map map = {0};
+    char buffer[4096];
+    if (strlen(text) >= sizeof buffer) return config_error("%s: too long", what);
+    strcpy(buffer, text);
+    for (char *item = buffer, *next; item; item = next) {
+        if ((next = strchr(item, ','))) *next++ = '\0';
+        char *colon = strrchr(item, ':');
+        if (!colon || colon == item)
+            return config_error("%s: '%s' is not NAME:INSTANCES", what, item);
+        *colon = '\0';
+        if (strlen(item) >= sizeof map.names[0])
+            return config_error("%s: pool name '%s' is too long", what, item);
+        for (size_t k = 0; k < map.count; k++)
+            if (strcmp(map.names[k], item) == 0)
+                return config_error("%s: pool '%s' is named twice", what, item);
+        if (map.count == SUMMARY_MAX_POOLS)
+            return config_error("%s: more than %d pools", what, SUMMARY_MAX_POOLS);
+        const char *why = parse_i64(colon + 1, 1, RESULTS_MAX_INSTANCE + 1, &map.counts[map.count]);
+        if (why)
+            return config_error("%s: instances of pool '%s': %s: '%s'", what, item, why, colon + 1);
+        strcpy(map.names[map.count++], item);
+    }
+    *out = map;
+    return 0;
 }

@@ -7,9 +7,10 @@
  * exact statistics; summary_write_json() renders them in memory and writes
  * the whole document at once, so a failure never leaves a complete-looking
  * JSON behind. Memory: one record per status ok request (four latencies as
- * doubles and three group ids, 44 bytes) for the exact percentiles, plus
- * the ITL histogram; slo_class and tenant strings are interned, never
- * stored per request.
+ * doubles and four group ids, 48 bytes) for the exact percentiles, one of
+ * 24 bytes per queued request for the priority-inversion count, plus the
+ * ITL histogram; slo_class and tenant strings are interned, never stored
+ * per request.
  *
  * Percentiles are Hyndman and Fan's type 7 (numpy's default "linear"): for
  * n sorted values x[0..n-1] and p in [0, 1], h = (n - 1) p, and the result
@@ -29,6 +30,20 @@
 #include <stdio.h>
 
 #define SUMMARY_FORMAT_VERSION 1
+#define SUMMARY_MAX_POOLS 64
+
+struct cluster_policy;
+
+/* Instances in pool order, as simulate numbers them: pool k holds the
+ * next counts[k] instance numbers. */
+struct pool_map {
+    size_t count;
+    char names[SUMMARY_MAX_POOLS][64];
+    int64_t counts[SUMMARY_MAX_POOLS];
+};
+
+/* "NAME:INSTANCES,...": distinct names, counts >= 1; 0 or ERR_CONFIG (reported). */
+int pool_map_parse(const char *what, const char *text, struct pool_map *out);
 
 struct summary_options {
     double slo_ttft_ms, slo_tpot_ms, slo_e2e_ms; /* 0 = no such SLO */
@@ -36,6 +51,8 @@ struct summary_options {
     const char *decisions_path; /* the decision trace to summarize; NULL = none */
     bool has_fitness;
     double fitness_weights[FITNESS_COUNT];
+    const struct pool_map *pools;            /* NULL: no by_pool sections */
+    const struct cluster_policy *priorities; /* slo_class priorities; NULL: the built-in table */
 };
 
 /* Exact statistics of one latency, in milliseconds; count 0 = no sample (JSON null). */
@@ -55,7 +72,7 @@ struct summary_section {
 };
 
 struct summary_group {
-    const char *name; /* slo_class or tenant; NULL in by_instance */
+    const char *name; /* slo_class, tenant or pool; NULL in by_instance */
     int instance;     /* by_instance only; -1 otherwise */
     struct summary_section section;
 };
@@ -68,6 +85,10 @@ struct summary {
     /* Sorted by name (byte order) or instance number. */
     struct summary_group *by_slo_class, *by_tenant, *by_instance;
     size_t num_slo_classes, num_tenants, num_instances;
+    struct summary_group *by_pool; /* in pool order, every pool of options.pools */
+    size_t num_pools;
+    /* requests overtaken at their instance by a later-queued request of lower priority */
+    int64_t priority_inversions;
     bool has_decisions;
     struct decisions_summary decisions;
     struct summary_internal *internal; /* owns the names */

@@ -45,6 +45,7 @@ router_free(struct router *r)
     free(r->ids);
     free(r->affinity_keys);
     free(r->affinity_targets);
+    free(r->hashes);
     memset(r, 0, sizeof *r);
 }
 
@@ -52,9 +53,28 @@ struct signals {
     double queue, load, active, kv_free, prefix;
 };
 
+/* The request's prefix block hashes for a pool of block_size, computed once
+ * per decision and block size (every candidate's lookup reuses them). */
+static int
+prefix_hashes(struct router *r, const struct request *q, int block_size)
+{
+    if (r->hash_block_size == block_size && r->hash_request == q) return 0;
+    int64_t need = q->prefix_tokens / block_size + 1;
+    if (need > r->hash_capacity) {
+        uint64_t *grown = realloc(r->hashes, (size_t)need * sizeof *grown);
+        if (!grown) return -1; /* the caller falls back to hashing per instance */
+        r->hashes = grown;
+        r->hash_capacity = need;
+    }
+    r->num_hashes = instance_prefix_hashes(block_size, q, r->hashes, r->hash_capacity);
+    r->hash_block_size = block_size;
+    r->hash_request = q;
+    return 0;
+}
+
 static struct signals
-signals_of(const struct candidate *c, const struct instance_load *s, const struct request *q,
-           bool want_prefix)
+signals_of(struct router *r, const struct candidate *c, const struct instance_load *s,
+           const struct request *q, bool want_prefix)
 {
     struct signals g = {
         .queue = (double)(s->waiting + c->in_flight),
@@ -64,8 +84,12 @@ signals_of(const struct candidate *c, const struct instance_load *s, const struc
                        ? 1.0 - (double)s->kv_used_blocks / (double)s->kv_total_blocks
                        : 0.0,
     };
-    if (want_prefix)
-        g.prefix = (double)instance_cached_tokens(c->instance, q) / (double)q->input_tokens;
+    if (want_prefix) {
+        int64_t cached = prefix_hashes(r, q, instance_block_size(c->instance))
+                             ? instance_cached_tokens(c->instance, q)
+                             : instance_cached_tokens_hashed(c->instance, r->hashes, r->num_hashes);
+        g.prefix = (double)cached / (double)q->input_tokens;
+    }
     return g;
 }
 
@@ -78,7 +102,7 @@ least_is_best(double x, double min, double max)
 
 /* Scores of the weighted policy into out, from seen or live signals. */
 static void
-weighted_scores(const struct router *r, const struct request *q, const struct candidate *cs,
+weighted_scores(struct router *r, const struct request *q, const struct candidate *cs,
                 size_t n, bool live, double *out)
 {
     const double *w = r->weights;
@@ -88,7 +112,7 @@ weighted_scores(const struct router *r, const struct request *q, const struct ca
     /* two passes: ranges first, then scores */
     for (size_t i = 0; i < n; i++) {
         struct instance_load now = live ? instance_load(cs[i].instance) : cs[i].seen;
-        struct signals g = signals_of(&cs[i], &now, q, false);
+        struct signals g = signals_of(r, &cs[i], &now, q, false);
         double v[3] = {g.queue, g.load, g.active};
         for (int k = 0; k < 3; k++) {
             if (i == 0 || v[k] < min[k]) min[k] = v[k];
@@ -97,7 +121,7 @@ weighted_scores(const struct router *r, const struct request *q, const struct ca
     }
     for (size_t i = 0; i < n; i++) {
         struct instance_load now = live ? instance_load(cs[i].instance) : cs[i].seen;
-        struct signals g = signals_of(&cs[i], &now, q, want_prefix);
+        struct signals g = signals_of(r, &cs[i], &now, q, want_prefix);
         double score = w[SCORER_PREFIX_CACHE] * g.prefix +
                        w[SCORER_QUEUE_DEPTH] * least_is_best(g.queue, min[0], max[0]) +
                        w[SCORER_LOAD] * least_is_best(g.load, min[1], max[1]) +
@@ -154,6 +178,7 @@ router_choose(struct router *r, const struct request *q, struct candidate *cs, s
 {
     double *scores = r->scores;
     size_t chosen = 0;
+    r->hash_request = NULL;
     bool has_live = false;
     switch (r->policy) {
     case ROUTING_ROUND_ROBIN:

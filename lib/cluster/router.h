@@ -12,7 +12,9 @@
  *
  * A router owns its scratch arrays and its prefix-affinity table (fixed
  * size: memory does not grow with requests); router_free releases them.
- * Choosing allocates nothing.
+ * Choosing allocates nothing, except the prefix-hash scratch growing to
+ * the longest shared prefix seen (a request's prefix is hashed once per
+ * decision and block size, then probed in every candidate's cache).
  */
 #ifndef SERVESIM_CLUSTER_ROUTER_H
 #define SERVESIM_CLUSTER_ROUTER_H
@@ -58,6 +60,11 @@ struct router {
     uint64_t *affinity_keys; /* open addressing; key 0 = empty */
     int32_t *affinity_targets; /* candidate index */
     size_t affinity_mask;
+    /* the prefix hashes of the request being routed, for one block size */
+    uint64_t *hashes;
+    int64_t hash_capacity, num_hashes;
+    int hash_block_size;
+    const struct request *hash_request;
 };
 
 /* 0 or ERR_INTERNAL. The stream is named after the pool. */

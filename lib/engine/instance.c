@@ -157,17 +157,48 @@ instance_load(const struct instance *in)
     };
 }
 
-int64_t
-instance_cached_tokens(const struct instance *in, const struct request *q)
+/* The tokens the prefix-cache signal looks up: the shared prefix, short of the last prompt token. */
+static struct kv_tokens
+shared_prefix(const struct request *q, int64_t *num_tokens)
 {
-    if (q->prefix_tokens == 0 || !in->params.enable_prefix_caching) return 0;
-    const struct kv_tokens tokens = {
+    *num_tokens = min64(q->prefix_tokens, q->input_tokens - 1);
+    return (struct kv_tokens){
         .segments = q->segments,
         .num_segments = q->num_segments,
         .input_tokens = q->input_tokens,
     };
-    int64_t shared = min64(q->prefix_tokens, q->input_tokens - 1);
+}
+
+int64_t
+instance_cached_tokens(const struct instance *in, const struct request *q)
+{
+    if (q->prefix_tokens == 0 || !in->params.enable_prefix_caching) return 0;
+    int64_t shared;
+    const struct kv_tokens tokens = shared_prefix(q, &shared);
     return kvcache_lookup(&in->kv, &tokens, shared) * in->params.block_size;
+}
+
+int
+instance_block_size(const struct instance *in)
+{
+    return in->params.block_size;
+}
+
+int64_t
+instance_prefix_hashes(int block_size, const struct request *q, uint64_t *hashes,
+                       int64_t capacity)
+{
+    if (q->prefix_tokens == 0) return 0;
+    int64_t shared;
+    const struct kv_tokens tokens = shared_prefix(q, &shared);
+    return kvcache_hash_blocks(block_size, &tokens, shared, hashes, capacity);
+}
+
+int64_t
+instance_cached_tokens_hashed(const struct instance *in, const uint64_t *hashes, int64_t count)
+{
+    if (!in->params.enable_prefix_caching) return 0;
+    return kvcache_lookup_hashes(&in->kv, hashes, count) * in->params.block_size;
 }
 
 int64_t

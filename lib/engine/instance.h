@@ -101,6 +101,19 @@ int instance_enqueue_with(struct instance *instance, struct request *request, in
 struct instance_load instance_load(const struct instance *instance);
 /* Prompt tokens of request the prefix cache holds now (full shared blocks). */
 int64_t instance_cached_tokens(const struct instance *instance, const struct request *request);
+/*
+ * The same in two halves, so that a router hashes a request once and
+ * probes many instances: instance_prefix_hashes writes the block hashes
+ * instance_cached_tokens would compute in a pool of block_size (at most
+ * capacity of them, returning how many; capacity ceil(prefix_tokens /
+ * block_size) is enough), and instance_cached_tokens_hashed probes this
+ * instance with hashes made for its own block size. Same result.
+ */
+int instance_block_size(const struct instance *instance);
+int64_t instance_prefix_hashes(int block_size, const struct request *request, uint64_t *hashes,
+                               int64_t capacity);
+int64_t instance_cached_tokens_hashed(const struct instance *instance, const uint64_t *hashes,
+                                      int64_t count);
 
 bool instance_has_work(const struct instance *instance);
 bool instance_busy(const struct instance *instance);

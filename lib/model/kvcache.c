@@ -241,6 +241,28 @@ kvcache_lookup_offloaded(const struct kvcache *kv, const struct kv_tokens *t, in
     return b > from ? b - from : 0;
 }
 
+int64_t
+kvcache_hash_blocks(int block_size, const struct kv_tokens *t, int64_t num_tokens,
+                    uint64_t *hashes, int64_t capacity)
+{
+    struct kv_cursor c;
+    cursor_init(&c, t);
+    int64_t full = num_tokens / block_size;
+    if (full > capacity) full = capacity;
+    uint64_t h = 0;
+    for (int64_t b = 0; b < full; b++) hashes[b] = h = block_hash(&c, block_size, b, h);
+    return full < 0 ? 0 : full;
+}
+
+int64_t
+kvcache_lookup_hashes(const struct kvcache *kv, const uint64_t *hashes, int64_t count)
+{
+    if (!kv->prefix_caching) return 0;
+    int64_t b = 0;
+    while (b < count && table_find(kv, hashes[b]) >= 0) b++;
+    return b;
+}
+
 /* How many of the first n cached blocks of t sit on the free list. */
 static int64_t
 cached_blocks_free(const struct kvcache *kv, const struct kv_tokens *t, int64_t n)

@@ -132,6 +132,23 @@ int64_t kvcache_lookup_offloaded(const struct kvcache *kv, const struct kv_token
                                  int64_t from, int64_t num_tokens);
 
 /*
+ * The chained hashes of the leading full blocks among the first num_tokens
+ * tokens of t, in a pool of block_size tokens per block: the first
+ * min(num_tokens / block_size, capacity) of them go to hashes, and their
+ * count is returned. They depend on t and block_size only, not on a pool,
+ * so one computation serves lookups in many pools. O(segments + blocks).
+ */
+int64_t kvcache_hash_blocks(int block_size, const struct kv_tokens *t, int64_t num_tokens,
+                            uint64_t *hashes, int64_t capacity);
+
+/*
+ * kvcache_lookup from precomputed hashes (kvcache_hash_blocks with this
+ * pool's block size): how many of hashes[0..count) are cached, stopping at
+ * the first miss; 0 when prefix caching is off. Changes nothing; O(count).
+ */
+int64_t kvcache_lookup_hashes(const struct kvcache *kv, const uint64_t *hashes, int64_t count);
+
+/*
  * Makes seq hold kvcache_blocks_for(num_tokens) blocks. Returns 1 on
  * success (at once, O(1), when it already holds enough), 0 when the pool
  * cannot supply them, in which case nothing at all has changed, or

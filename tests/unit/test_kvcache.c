@@ -762,6 +762,47 @@ TEST(kv_offload_keeps_the_most_recent_blocks)
     kv_offload_free(&o);
 }
 
+/*
+ * Bug: precomputed hashes that differ from the ones the pool registered
+ * (say, a chain not seeded from the previous block), so a router probing
+ * many pools with one hash computation sees no hits. Checked: seeding
+ * every block with 0 in kvcache_hash_blocks makes the 2-block probe 1.
+ */
+TEST(kv_lookup_from_hashes_matches_lookup)
+{
+    struct prefix_segment segments[2] = {{STREAM_SHARED, 40}, {STREAM_OTHER, 40}};
+    struct kv_tokens a = tokens_of(segments, 2, 100, 0xa);
+    struct kv_tokens b = tokens_of(segments, 1, 100, 0xb); /* shares the first 40 only */
+    struct kvcache warm, cold, off;
+    struct kv_seq seq;
+    CHECK_EQ(kvcache_init(&warm, 16, BS, true), 0);
+    CHECK_EQ(kvcache_init(&cold, 16, BS, true), 0);
+    CHECK_EQ(kvcache_init(&off, 16, BS, false), 0);
+    kv_seq_init(&seq);
+    CHECK_EQ(admit(&warm, &seq, &a, 100), 1); /* registers blocks 0..4 of a */
+    kvcache_release(&warm, &seq);
+
+    uint64_t hashes[8];
+    /* 80 tokens: 5 full blocks; b's third block mixes streams, so b hits 2 */
+    CHECK_EQ(kvcache_hash_blocks(BS, &a, 80, hashes, 8), 5);
+    CHECK_EQ(kvcache_lookup_hashes(&warm, hashes, 5), 5);
+    CHECK_EQ(kvcache_lookup_hashes(&warm, hashes, 5), kvcache_lookup(&warm, &a, 80));
+    CHECK_EQ(kvcache_lookup_hashes(&cold, hashes, 5), 0);
+    CHECK_EQ(kvcache_lookup_hashes(&off, hashes, 5), 0);
+    CHECK_EQ(kvcache_hash_blocks(BS, &b, 80, hashes, 8), 5);
+    CHECK_EQ(kvcache_lookup_hashes(&warm, hashes, 5), 2);
+    CHECK_EQ(kvcache_lookup(&warm, &b, 80), 2);
+    /* capacity bounds what is written; a partial block gets no hash */
+    CHECK_EQ(kvcache_hash_blocks(BS, &a, 80, hashes, 3), 3);
+    CHECK_EQ(kvcache_hash_blocks(BS, &a, 47, hashes, 8), 2);
+    CHECK_EQ(kvcache_lookup_hashes(&warm, hashes, 2), 2);
+
+    kv_seq_free(&seq);
+    kvcache_free(&warm);
+    kvcache_free(&cold);
+    kvcache_free(&off);
+}
+
 int
 main(void)
 {
@@ -779,5 +820,6 @@ main(void)
     RUN(kv_lru_evicts_oldest_and_sequence_tail_first);
     RUN(kv_duplicate_content_registers_once_and_chain_advances);
     RUN(kv_offload_keeps_the_most_recent_blocks);
+    RUN(kv_lookup_from_hashes_matches_lookup);
     return check_done();
 }

@@ -2,6 +2,7 @@
 /* summarize: per-request results (CSV) in, one summary JSON object out. */
 #include "analysis/results_csv.h"
 #include "analysis/summary.h"
+#include "cluster/cluster.h"
 #include "core/error.h"
 #include "core/outfile.h"
 #include "core/parse.h"
@@ -28,6 +29,8 @@ static const char usage[] =
     "  --fitness-weights LIST  one normalized score, e.g. throughput:0.5,p99_ttft:0.3,\n"
     "                     mean_e2e:0.2 (metrics: throughput, goodput, mean_ttft, p99_ttft,\n"
     "                     mean_tpot, p99_tpot, mean_e2e, p99_e2e)\n"
+    "  --pools LIST       NAME:INSTANCES,... in simulate's pool order: adds by_pool sections\n"
+    "  --priorities LIST  slo_class priorities for the inversion count, e.g. gold:0,silver:1\n"
     "  --help             print this help\n"
     "  --version          print the version\n"
     "\n"
@@ -38,7 +41,7 @@ static const char usage[] =
 
 enum option_id {
     OPT_ITL = 256, OPT_TTFT, OPT_TPOT, OPT_E2E, OPT_WARMUP, OPT_VERSION, OPT_DECISIONS,
-    OPT_FITNESS,
+    OPT_FITNESS, OPT_POOLS, OPT_PRIORITIES,
 };
 
 static const struct option options[] = {
@@ -49,6 +52,8 @@ static const struct option options[] = {
     {"warmup-us", required_argument, NULL, OPT_WARMUP},
     {"decisions", required_argument, NULL, OPT_DECISIONS},
     {"fitness-weights", required_argument, NULL, OPT_FITNESS},
+    {"pools", required_argument, NULL, OPT_POOLS},
+    {"priorities", required_argument, NULL, OPT_PRIORITIES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -70,6 +75,9 @@ main(int argc, char **argv)
     set_program_name(argv[0]);
     signal(SIGPIPE, SIG_DFL); /* `summarize | head` ends quietly */
     struct summary_options opts = {0};
+    struct pool_map pools;
+    struct cluster_policy priorities;
+    cluster_policy_defaults(&priorities);
     const char *itl_path = NULL;
     int c;
     opterr = 0;
@@ -99,6 +107,14 @@ main(int argc, char **argv)
             if (fitness_parse("--fitness-weights", optarg, opts.fitness_weights))
                 return EXIT_USAGE;
             opts.has_fitness = true;
+            break;
+        case OPT_POOLS:
+            if (pool_map_parse("--pools", optarg, &pools)) return EXIT_USAGE;
+            opts.pools = &pools;
+            break;
+        case OPT_PRIORITIES:
+            if (cluster_parse_priorities("--priorities", optarg, &priorities)) return EXIT_USAGE;
+            opts.priorities = &priorities;
             break;
         case 'h':
             fputs(usage, stdout);
