@@ -2,9 +2,11 @@
 #include "cluster/simulation.h"
 
 #include "cluster/admission.h"
+#include "cluster/sessions.h"
 #include "core/error.h"
 #include "core/heap.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,8 @@ struct run {
     const struct request_source *source;
     struct request next; /* read ahead */
     bool have_next;
+    struct sessions sessions; /* closed-loop rounds held back */
+    struct heap released;     /* closed-loop rounds released; payload: a request */
     struct node *nodes;
     size_t num_nodes;
     struct stage_state stages[STAGE_COUNT];
@@ -60,7 +64,8 @@ struct run {
     struct flow *flows;
     int64_t num_flows, free_flow;
     int64_t active_transfers;
-    const struct engine_sink *sink;
+    const struct engine_sink *sink; /* the caller's, behind settle_sink */
+    struct engine_sink settle_sink; /* every final result passes here */
     struct engine_sink engine_sink; /* what the engines write to */
     const struct decision_sink *decisions;
     struct simulation_stats stats;
@@ -75,13 +80,55 @@ request_array_next(void *context, struct request *out)
 }
 
 static int
+push_released(struct run *r, struct request *q)
+{
+    struct request *copy = malloc(sizeof *copy);
+    if (!copy || heap_push(&r->released, (struct event){.time_us = q->arrival_us, .payload = copy})) {
+        free(copy);
+        request_clear(q);
+        return internal_error("out of memory");
+    }
+    *copy = *q;
+    return 0;
+}
+
+/* Reads the next request sent at its arrival; closed-loop rounds on the way
+ * are held (or released, when the round before them has settled). */
+static int
 read_next(struct run *r)
 {
-    memset(&r->next, 0, sizeof r->next);
-    int rc = r->source->next(r->source->context, &r->next);
-    if (rc < 0) return rc;
-    r->have_next = rc == 1;
-    return 0;
+    for (;;) {
+        memset(&r->next, 0, sizeof r->next);
+        int rc = r->source->next(r->source->context, &r->next);
+        if (rc < 0) return rc;
+        r->have_next = rc == 1;
+        if (!r->have_next) return 0;
+        if (!r->next.closed_loop) {
+            sessions_saw(&r->sessions, &r->next);
+            return 0;
+        }
+        r->have_next = false;
+        struct request release;
+        rc = sessions_hold(&r->sessions, &r->next, &release);
+        if (rc < 0) return rc;
+        if (rc == 1 && (rc = push_released(r, &release))) return rc;
+    }
+}
+
+/* Every final result: a closed-loop round waiting on it is released. */
+static int
+settle_result(void *context, const struct request_result *res)
+{
+    struct run *r = context;
+    int rc = r->sink->result(r->sink->context, res);
+    if (rc) return rc;
+    /* an ok round settles when its last token is delivered, any other when
+     * it is reported: now on the clock */
+    int64_t settled_us = res->status == STATUS_OK ? res->finish_us : r->stats.end_us;
+    if (settled_us < r->stats.end_us) settled_us = r->stats.end_us;
+    struct request release;
+    rc = sessions_settled(&r->sessions, res->id, settled_us, &release);
+    return rc == 1 ? push_released(r, &release) : rc;
 }
 
 static int64_t
@@ -94,8 +141,9 @@ heap_time(const struct heap *h)
 static int64_t
 next_time(const struct run *r)
 {
-    int64_t t = heap_time(&r->steps), e = heap_time(&r->entries);
+    int64_t t = heap_time(&r->steps), e = heap_time(&r->entries), c = heap_time(&r->released);
     if (e < t) t = e;
+    if (c < t) t = c;
     if (r->have_next && r->next.arrival_us < t) t = r->next.arrival_us;
     return t;
 }
@@ -196,7 +244,7 @@ report_unqueued(struct run *r, const struct request *q, enum request_status stat
         .finish_us = TIME_NONE, .input_tokens = q->input_tokens,
         .output_tokens = q->output_tokens, .slo_class = q->slo_class, .tenant = q->tenant,
     };
-    return r->sink->result(r->sink->context, &u);
+    return settle_result(r, &u);
 }
 
 static int64_t
@@ -242,18 +290,19 @@ start_flow(struct run *r, struct pending *p)
     return 0;
 }
 
+/* Admits and routes a request arriving now (taking it). */
 static int
-arrive(struct run *r)
+arrive_request(struct run *r, struct request *arriving)
 {
     const struct cluster_policy *policy = &r->cluster->policy;
-    int64_t now = r->next.arrival_us;
+    int64_t now = arriving->arrival_us;
     r->stats.requests++;
     struct pending *p = malloc(sizeof *p);
     if (!p) {
-        request_clear(&r->next);
+        request_clear(arriving);
         return internal_error("out of memory");
     }
-    *p = (struct pending){.request = r->next, .ticket = -1};
+    *p = (struct pending){.request = *arriving, .ticket = -1};
     struct request *q = &p->request;
     int rc = 0;
     if (r->need_priority) p->info.priority = cluster_priority_of(policy, q->slo_class);
@@ -266,7 +315,7 @@ arrive(struct run *r)
         r->stats.rejected++;
         rc = report_unqueued(r, q, STATUS_REJECTED);
         free_pending(p);
-        return rc ? rc : read_next(r);
+        return rc;
     }
     if ((rc = route(r, STAGE_FIRST, q, now, &p->target)) || (r->pd && (rc = start_flow(r, p)))) {
         free_pending(p);
@@ -274,8 +323,27 @@ arrive(struct run *r)
     }
     int64_t entry_us = now + policy->admission_latency_us + policy->routing_latency_us +
                        instance_queue_delay_us(r->nodes[p->target].instance, q);
-    if ((rc = push_entry(r, entry_us, p))) return rc;
-    return read_next(r);
+    return push_entry(r, entry_us, p);
+}
+
+/* The stream's next request arrives; the one after it is read ahead. */
+static int
+arrive(struct run *r)
+{
+    struct request q = r->next;
+    r->have_next = false;
+    int rc = arrive_request(r, &q);
+    return rc ? rc : read_next(r);
+}
+
+static int
+arrive_released(struct run *r)
+{
+    struct event e = heap_pop(&r->released);
+    struct request *q = e.payload;
+    int rc = arrive_request(r, q);
+    free(q);
+    return rc;
 }
 
 static int64_t
@@ -327,14 +395,14 @@ static int
 engine_result(void *context, const struct request_result *res)
 {
     struct run *r = context;
-    if (r->nodes[res->instance].role != POOL_PREFILL) return r->sink->result(r->sink->context, res);
+    if (r->nodes[res->instance].role != POOL_PREFILL) return settle_result(r, res);
     if (res->status == STATUS_OK) return start_transfer(r, res);
     struct flow *f = &r->flows[res->id];
     struct request_result out = *res;
     out.id = f->request.id;
     out.output_tokens = f->request.output_tokens;
     out.first_token_us = TIME_NONE;
-    int rc = r->sink->result(r->sink->context, &out);
+    int rc = settle_result(r, &out);
     end_flow(r, res->id, true);
     return rc;
 }
@@ -370,11 +438,14 @@ step_end(struct run *r, struct node *n)
 }
 
 /* How far an engine may leap: to the next event that could change it or
- * read it (an arrival, a queue entry, a snapshot; under P/D any event). */
+ * read it (an arrival, a queue entry, a snapshot; under P/D, or while
+ * closed-loop rounds wait for a completion that releases them, any event). */
 static int64_t
 leap_horizon(const struct run *r)
 {
-    int64_t t = r->pd ? next_time(r) : heap_time(&r->entries);
+    int64_t t = r->pd || r->sessions.held ? next_time(r) : heap_time(&r->entries);
+    int64_t c = heap_time(&r->released);
+    if (c < t) t = c;
     if (r->have_next && r->next.arrival_us < t) t = r->next.arrival_us;
     if (r->cluster->policy.snapshot_interval_us > 0 && r->next_snapshot_us < t)
         t = r->next_snapshot_us;
@@ -412,7 +483,9 @@ drain(struct run *r)
         r->stats.end_us = now;
         while (next_time(r) == now) {
             int rc;
-            if (r->have_next && r->next.arrival_us == now) {
+            if (heap_time(&r->released) == now) {
+                rc = arrive_released(r);
+            } else if (r->have_next && r->next.arrival_us == now) {
                 rc = arrive(r);
             } else if (heap_time(&r->steps) == now) {
                 struct event e = heap_pop(&r->steps);
@@ -516,6 +589,13 @@ static void
 teardown(struct run *r)
 {
     if (r->have_next) request_clear(&r->next);
+    while (heap_top(&r->released)) {
+        struct event e = heap_pop(&r->released);
+        request_clear(e.payload);
+        free(e.payload);
+    }
+    heap_free(&r->released);
+    sessions_free(&r->sessions);
     while (heap_top(&r->entries)) {
         struct event e = heap_pop(&r->entries);
         free_pending(e.payload);
@@ -543,12 +623,18 @@ cluster_run(const struct cluster *cluster, const struct simulation_options *opti
                     .decisions = decisions};
     heap_init(&r.steps);
     heap_init(&r.entries);
+    heap_init(&r.released);
+    sessions_init(&r.sessions);
     int rc = setup(&r, cluster);
-    /* the engines write straight to the sink unless P/D legs must be caught */
+    /* the engines write to the settling sink unless P/D legs must be caught */
+    r.settle_sink = (struct engine_sink){&r, settle_result, sink->step ? engine_step : NULL};
     r.engine_sink = r.pd ? (struct engine_sink){&r, engine_result, sink->step ? engine_step : NULL}
-                         : *sink;
+                         : r.settle_sink;
     if (!rc) rc = read_next(&r);
     if (!rc) rc = drain(&r);
+    if (!rc && !options->horizon_us && r.sessions.held)
+        rc = internal_error("%" PRId64 " closed-loop rounds were never released",
+                            r.sessions.held);
     /* requests that arrive after the horizon never entered the system */
     if (!rc && options->horizon_us > 0) rc = abandon(&r);
     for (size_t i = 0; !rc && gaps && i < r.num_nodes; i++)

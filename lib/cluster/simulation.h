@@ -10,10 +10,16 @@
  * that completes, its KV crosses the link and a decode instance, chosen
  * then, receives it prefilled (docs/cluster.md).
  *
- * Event order at equal times: arrivals, then step ends, then queue
- * entries, each in insertion order; an idle engine with work starts its
- * next step only once every event at the current time is done (engines in
- * the order they were touched). Router snapshots are taken at multiples of
+ * Closed-loop rounds (request.closed_loop) are held when read and released
+ * after_us after the previous round of their session settles, with that
+ * time as their arrival (cluster/sessions.h); they are then admitted and
+ * routed like any request. While some are held, every engine leaps only to
+ * the next event of any kind, since any completion may release one.
+ *
+ * Event order at equal times: arrivals (released closed-loop rounds first),
+ * then step ends, then queue entries, each in insertion order; an idle
+ * engine with work starts its next step only once every event at the
+ * current time is done (engines in the order they were touched). Router snapshots are taken at multiples of
  * the snapshot interval, before any event of that instant. A single
  * instance behind `always` and `round-robin` runs exactly as one engine.
  */

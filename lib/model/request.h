@@ -8,10 +8,17 @@
  * tokens are shared: segment k covers prompt positions
  * [start_k, start_k + LEN) and holds the first LEN tokens of stream NAME.
  * Tokens after the segments belong to the request alone.
+ *
+ * A closed-loop round (closed_loop true, round >= 1) is not sent at
+ * arrival_us: it is released after_us microseconds after the previous
+ * round of its session settles (docs/formats.md, "after_us"), and never
+ * before arrival_us, which is only a lower bound. A zeroed request is an
+ * ordinary (open-loop) one.
  */
 #ifndef SERVESIM_MODEL_REQUEST_H
 #define SERVESIM_MODEL_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +37,8 @@ struct request {
     char *tenant;
     char *session;
     int64_t round;
+    bool closed_loop; /* released after_us after the previous round settles */
+    int64_t after_us;
     size_t num_segments;
     struct prefix_segment *segments;
     int64_t prefix_tokens; /* sum of segment lengths (<= input_tokens) */

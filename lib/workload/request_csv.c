@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum column { ID, ARRIVAL, INPUT, OUTPUT, PREFIX, SLO_CLASS, TENANT, SESSION, ROUND, NCOLUMNS };
+enum column {
+    ID, ARRIVAL, INPUT, OUTPUT, PREFIX, SLO_CLASS, TENANT, SESSION, ROUND, AFTER, NCOLUMNS
+};
 
 static const struct csv_column columns[NCOLUMNS] = {
     {"id", true},        {"arrival_us", true}, {"input_tokens", true},
     {"output_tokens", true}, {"prefix", false}, {"slo_class", false},
     {"tenant", false},   {"session", false},   {"round", false},
+    {"after_us", false},
 };
 
 /* The largest token count or time accepted: far beyond any real value, and
@@ -24,6 +27,8 @@ static const struct csv_column columns[NCOLUMNS] = {
 struct request_reader {
     struct csv_table table;
     int64_t last_arrival_us;
+    char *last_session; /* the line before's session and round */
+    int64_t last_round;
 };
 
 int
@@ -37,6 +42,37 @@ request_reader_open(FILE *in, const char *name, struct request_reader **out)
         return rc;
     }
     *out = r;
+    return 0;
+}
+
+/* A closed-loop round needs a round >= 1 and must follow round - 1 of its
+ * session on the line before, so that simulate holds at most one
+ * session's rounds per session in flight and the check needs no table. */
+static int
+check_closed_loop(const struct request_reader *r, const struct csv_record *rec,
+                  const struct request *q)
+{
+    const struct csv_table *t = &r->table;
+    if (q->round < 1)
+        return csv_table_bad(t, rec, AFTER, "after_us is for rounds >= 1 of a session (round 0 "
+                                            "starts the session at arrival_us)");
+    const char *session = csv_table_field(t, rec, SESSION);
+    if (!*session) return csv_table_bad(t, rec, AFTER, "after_us needs a session");
+    if (!r->last_session || strcmp(r->last_session, session) != 0 ||
+        r->last_round != q->round - 1)
+        return csv_table_bad(t, rec, ROUND, "a closed-loop round must follow the previous round "
+                                            "of its session on the line before");
+    return 0;
+}
+
+static int
+remember(struct request_reader *r, const char *session, int64_t round)
+{
+    char *copy = strdup(session);
+    if (!copy) return internal_error("out of memory");
+    free(r->last_session);
+    r->last_session = copy;
+    r->last_round = round;
     return 0;
 }
 
@@ -57,6 +93,13 @@ request_reader_next(struct request_reader *r, struct request *out)
         return ERR_DATA;
     if (q.arrival_us < r->last_arrival_us)
         return csv_table_bad(t, &rec, ARRIVAL, "arrivals out of order (earlier than the line before)");
+    if (*csv_table_field(t, &rec, AFTER)) {
+        if (csv_table_i64(t, &rec, AFTER, 0, MAX_TIME_US, &q.after_us) ||
+            check_closed_loop(r, &rec, &q))
+            return ERR_DATA;
+        q.closed_loop = true;
+    }
+    if (remember(r, csv_table_field(t, &rec, SESSION), q.round)) return ERR_INTERNAL;
     const char *why = prefix_parse(csv_table_field(t, &rec, PREFIX), &q.segments,
                                    &q.num_segments, &q.prefix_tokens);
     if (why) return csv_table_bad(t, &rec, PREFIX, why);
@@ -82,6 +125,7 @@ request_reader_free(struct request_reader *r)
 {
     if (!r) return;
     csv_table_close(&r->table);
+    free(r->last_session);
     free(r);
 }
 
@@ -92,7 +136,13 @@ request_csv_write_header(FILE *out)
 }
 
 void
-request_csv_write(FILE *out, const struct request *q)
+request_csv_write_header_closed_loop(FILE *out)
+{
+    fputs(REQUEST_CSV_HEADER_CLOSED_LOOP "\n", out);
+}
+
+static void
+write_columns(FILE *out, const struct request *q)
 {
     fprintf(out, "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",", q->id, q->arrival_us,
             q->input_tokens, q->output_tokens);
@@ -103,5 +153,20 @@ request_csv_write(FILE *out, const struct request *q)
     csv_write_field(out, q->tenant ? q->tenant : "");
     fputc(',', out);
     csv_write_field(out, q->session ? q->session : "");
-    fprintf(out, ",%" PRId64 "\n", q->round);
+    fprintf(out, ",%" PRId64, q->round);
+}
+
+void
+request_csv_write(FILE *out, const struct request *q)
+{
+    write_columns(out, q);
+    fputc('\n', out);
+}
+
+void
+request_csv_write_closed_loop(FILE *out, const struct request *q)
+{
+    write_columns(out, q);
+    if (q->closed_loop) fprintf(out, ",%" PRId64 "\n", q->after_us);
+    else fputs(",\n", out);
 }

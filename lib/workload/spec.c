@@ -596,7 +596,8 @@ static const struct unmodelled client_unmodelled[] = {
     {"multimodal", "image, audio and video inputs"},
     {"model", "several models behind one endpoint"},
     {"lifecycle", "client lifecycle (write the client's active periods as 'windows')"},
-    {"closed_loop", "closed-loop clients (not supported yet; see docs/workloads.md)"},
+    {"closed_loop", "closed-loop clients; closed-loop sessions are written "
+                    "multi_turn: {closed_loop: true}"},
     {"concurrency", "closed-loop clients with a fixed concurrency (not supported yet)"},
     {"timeout", "client-side timeouts"},
     {NULL, NULL},
@@ -647,11 +648,9 @@ static int
 multi_turn_parse(const struct ctx *c, const struct yaml_node *n, const char *path,
                  struct spec_client *cl)
 {
-    static const char *const keys[] = {"max_rounds", "think_time_us", "think_time_distribution",
-                                       "context_growth", NULL};
+    static const char *const keys[] = {"max_rounds",     "think_time_us", "think_time_distribution",
+                                       "context_growth", "closed_loop",   NULL};
     static const struct unmodelled unmodelled[] = {
-        {"closed_loop", "closed-loop sessions, the next round sent when the previous one "
-                        "completes (not supported yet; see docs/workloads.md)"},
         {"single_session", "one shared session per client"},
         {NULL, NULL},
     };
@@ -672,6 +671,7 @@ multi_turn_parse(const struct ctx *c, const struct yaml_node *n, const char *pat
         join(field, sizeof field, path, "think_time_distribution");
         if ((rc = length_sampler_parse(c, td, field, 0, &cl->think_time_us))) return rc;
     }
+    if ((rc = get_bool(c, n, "closed_loop", path, &cl->closed_loop)) < 0) return rc;
     const char *growth = "accumulate";
     if ((rc = get_string(c, n, "context_growth", path, &growth)) < 0) return rc;
     if (strcmp(growth, "accumulate") == 0)
@@ -943,7 +943,8 @@ inference_perf_parse(const struct ctx *c, const struct yaml_node *n, struct work
 static const struct unmodelled top_unmodelled[] = {
     {"cohorts", "client cohorts with population dynamics"},
     {"servegen_data", "ServeGen data directories (use gen-workload --from servegen)"},
-    {"closed_loop", "closed-loop clients (not supported yet; see docs/workloads.md)"},
+    {"closed_loop", "closed-loop clients; closed-loop sessions are written "
+                    "clients[N].multi_turn: {closed_loop: true}"},
     {NULL, NULL},
 };
 

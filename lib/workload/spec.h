@@ -8,7 +8,7 @@
  * Strictness: every map's keys are checked; an unknown key, a wrong type or
  * an out-of-range value is ERR_CONFIG reported as "FILE:LINE: FIELD: why".
  * BLIS keys for features servesim does not model (client network delays,
- * multimodal inputs, reasoning tokens, closed-loop sessions, ...) are
+ * multimodal inputs, reasoning tokens, closed-loop clients, ...) are
  * refused by name, never ignored. An empirical PMF file is data: a bad line
  * in it is ERR_DATA naming the file:line.
  *
@@ -65,6 +65,7 @@ struct spec_client {
     int64_t prefix_length; /* tokens of the shared system prompt */
     int64_t rounds;        /* 1: single-turn */
     bool accumulate;       /* round n's prompt holds every earlier input and output */
+    bool closed_loop;      /* round n + 1 sent a think time after round n completes */
     struct length_sampler think_time_us;
     size_t num_windows; /* 0: active all the time */
     struct spec_client_window *windows;

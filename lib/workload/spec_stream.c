@@ -40,6 +40,8 @@ struct session {
     int64_t number, round;
     int64_t context; /* tokens of the conversation stream so far */
     double time_s;
+    int64_t start_us; /* round 0's arrival: a closed-loop round's arrival_us */
+    int64_t after_us; /* closed loop: the next round's think time */
 };
 
 struct spec_stream {
@@ -47,6 +49,7 @@ struct spec_stream {
     struct client_state *clients;
     size_t num_clients;
     struct heap heap;
+    struct session *current; /* a closed-loop session whose rounds come next */
     int64_t emitted;
     double omega; /* diurnal angular frequency, rad/s */
     gsl_root_fsolver *solver;
@@ -217,6 +220,14 @@ push(struct spec_stream *st, double time_s, enum pending_kind kind, void *payloa
     return heap_push(&st->heap, e);
 }
 
+bool
+spec_stream_closed_loop(const struct spec_stream *st)
+{
+    for (size_t i = 0; i < st->spec->num_clients; i++)
+        if (st->spec->clients[i].closed_loop && st->spec->clients[i].rounds > 1) return true;
+    return false;
+}
+
 void
 spec_stream_free(struct spec_stream *st)
 {
@@ -226,6 +237,7 @@ spec_stream_free(struct spec_stream *st)
         if (e.kind == PENDING_ROUND) free(e.payload);
     }
     heap_free(&st->heap);
+    free(st->current);
     for (size_t i = 0; i < st->num_clients; i++) {
         struct client_state *cs = &st->clients[i];
         rng_stream_free(&cs->arrival);
@@ -331,6 +343,10 @@ fill_request(struct spec_stream *st, struct client_state *cs, struct session *se
                             c->id, total);
     struct request q = {.id = st->emitted, .arrival_us = arrival_us, .input_tokens = total,
                         .output_tokens = output, .round = session ? session->round : 0};
+    if (session && session->round > 0 && c->closed_loop) {
+        q.closed_loop = true;
+        q.after_us = session->after_us;
+    }
     if (prefix_parse(prefix, &q.segments, &q.num_segments, &q.prefix_tokens))
         return internal_error("cannot parse the generated prefix '%s'", prefix);
     q.prefix = strdup(prefix);
@@ -354,7 +370,14 @@ follow(struct spec_stream *st, struct session *session)
         free(session);
         return 0;
     }
-    double think_us = (double)length_sampler_draw(&cs->spec->think_time_us, cs->think.gsl);
+    int64_t think = length_sampler_draw(&cs->spec->think_time_us, cs->think.gsl);
+    if (cs->spec->closed_loop) {
+        /* written right away, released by simulate when the round before completes */
+        session->after_us = think;
+        st->current = session;
+        return 0;
+    }
+    double think_us = (double)think;
     session->time_s += think_us / 1e6;
     if (session->time_s > st->spec->horizon_s) {
         free(session);
@@ -368,10 +391,22 @@ follow(struct spec_stream *st, struct session *session)
 int
 spec_stream_next(struct spec_stream *st, struct request *out)
 {
-    const struct event *top = heap_top(&st->heap);
-    if (!top || (st->spec->num_requests >= 0 && st->emitted >= st->spec->num_requests)) return 0;
-    struct event e = heap_pop(&st->heap);
+    if (st->spec->num_requests >= 0 && st->emitted >= st->spec->num_requests) return 0;
     int rc;
+    if (st->current) {
+        struct session *session = st->current;
+        st->current = NULL;
+        if ((rc = fill_request(st, session->client, session, session->start_us, session->time_s,
+                               out))) {
+            free(session);
+            return rc;
+        }
+        st->emitted++;
+        return (rc = follow(st, session)) ? rc : 1;
+    }
+    const struct event *top = heap_top(&st->heap);
+    if (!top) return 0;
+    struct event e = heap_pop(&st->heap);
     if (e.kind == PENDING_ROUND) {
         struct session *session = e.payload;
         if ((rc = fill_request(st, session->client, session, e.time_us, session->time_s, out)))
@@ -383,7 +418,7 @@ spec_stream_next(struct spec_stream *st, struct request *out)
     struct session *session = NULL;
     if (cs->spec->rounds > 1) {
         if (!(session = calloc(1, sizeof *session))) return internal_error("out of memory");
-        *session = (struct session){cs, cs->sessions++, 0, 0, cs->next_s};
+        *session = (struct session){cs, cs->sessions++, 0, 0, cs->next_s, e.time_us, 0};
     }
     if ((rc = fill_request(st, cs, session, e.time_us, cs->next_s, out))) {
         free(session);

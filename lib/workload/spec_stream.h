@@ -9,6 +9,10 @@
  * time-varying rate keeps the process's shape (cv) and a silent period
  * consumes none of it. A multi-turn client's arrivals start sessions;
  * round r + 1 of a session arrives a think time after round r (open loop).
+ * A closed-loop session's rounds are written together, each round r >= 1
+ * with round 0's arrival time and its think time as after_us, for simulate
+ * to release when round r - 1 completes; its distributions are those in
+ * force at round 0, and the horizon does not cut it short.
  * Clients and live sessions are merged by a heap keyed on arrival time, so
  * memory holds one entry per client and per live session, whatever the
  * number of requests.
@@ -28,6 +32,8 @@
 #include "model/request.h"
 #include "workload/spec.h"
 
+#include <stdbool.h>
+
 struct spec_stream;
 
 /* 0, or ERR_CONFIG (an unbounded spec: no num_requests, horizon or end;
@@ -37,6 +43,8 @@ int spec_stream_new(const struct workload_spec *spec, struct spec_stream **out);
  * ERR_CONFIG when an arrival passes the stream's limit (2^60 us);
  * ERR_INTERNAL when out of memory. */
 int spec_stream_next(struct spec_stream *stream, struct request *out);
+/* true when the stream holds closed-loop rounds (write the after_us column). */
+bool spec_stream_closed_loop(const struct spec_stream *stream);
 void spec_stream_free(struct spec_stream *stream);
 
 #endif

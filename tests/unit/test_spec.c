@@ -62,7 +62,15 @@ TEST(spec_errors_name_the_line)
                          "    input_distribution: {type: constant, params: {value: 5}}\n"
                          "    output_distribution: {type: constant, params: {value: 5}}\n"
                          "    multi_turn: {max_rounds: 2, closed_loop: true}\n";
-    CHECK_EQ(load(closed, &s), ERR_CONFIG);
+    CHECK_EQ(load(closed, &s), 0);
+    CHECK(s.clients[0].closed_loop && s.clients[0].rounds == 2);
+    spec_free(&s);
+    const char *not_bool = "aggregate_rate: 1\nnum_requests: 1\nclients:\n"
+                           "  - rate_fraction: 1\n"
+                           "    input_distribution: {type: constant, params: {value: 5}}\n"
+                           "    output_distribution: {type: constant, params: {value: 5}}\n"
+                           "    multi_turn: {max_rounds: 2, closed_loop: sometimes}\n";
+    CHECK_EQ(load(not_bool, &s), ERR_CONFIG);
     /* a spec that would never stop is refused when the stream starts */
     CHECK_EQ(load("aggregate_rate: 1\nclients:\n  - rate_fraction: 1\n"
                   "    input_distribution: {type: constant, params: {value: 5}}\n"

@@ -279,10 +279,13 @@ run_spec(enum mode mode, const char *source, const char *count, const char *seed
         spec_free(&spec);
         return rc;
     }
-    request_csv_write_header(stdout);
+    bool closed_loop = spec_stream_closed_loop(stream);
+    if (closed_loop) request_csv_write_header_closed_loop(stdout);
+    else request_csv_write_header(stdout);
     struct request request;
     while (!ferror(stdout) && (rc = spec_stream_next(stream, &request)) > 0) {
-        request_csv_write(stdout, &request);
+        if (closed_loop) request_csv_write_closed_loop(stdout, &request);
+        else request_csv_write(stdout, &request);
         request_clear(&request);
     }
     spec_stream_free(stream);
