@@ -748,8 +748,7 @@ leap_step_us(const struct instance *in, const struct batch *first, int64_t j)
  * there, nobody can be admitted, and each step ends before horizon.
  */
 static int64_t
-leap_length(const struct instance *in, int64_t now_us, int64_t horizon_us,
-            const struct batch *first)
+leap_length(const struct instance *in, int64_t now_us, int64_t horizon_us, struct batch *first)
 {
     size_t n = in->num_running;
     if (n == 0 || (int64_t)n > in->params.max_num_batched_tokens) return 0;
@@ -765,6 +764,8 @@ leap_length(const struct instance *in, int64_t now_us, int64_t horizon_us,
     /* each request needs at most one new block per block_size steps */
     int64_t blocks_each = (int64_t)in->kv.num_free / (int64_t)n;
     steps = min64(steps, blocks_each * in->params.block_size);
+    if (steps < 2) return 0;
+    *first = leap_batch(in);
     if (latency_context_free(&in->params.latency))
         return min64(steps, (horizon_us - now_us - 1) / leap_step_us(in, first, 0));
     int64_t end_us = now_us;
@@ -876,7 +877,7 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
     *end_us = -1;
     if (!instance_has_work(in)) return 0;
     if (allow_leap && in->num_running > 0) {
-        struct batch first = leap_batch(in);
+        struct batch first;
         int64_t steps = leap_length(in, now_us, horizon_us, &first);
         if (steps >= 2 && leap(in, now_us, steps, &first, sink, &now_us)) return ERR_INTERNAL;
     }
