@@ -72,8 +72,13 @@ for d in "$lss"/*/*/; do
     name=$(basename "$(dirname "$d")")-$(basename "$d")
     mkdir -p "$work/lss/$name"
     bin/calibrate import llmservingsim "$d" --out "$work/lss/$name" 2>> "$work/import.log"
+    # data-parallel runs are that many engines behind vLLM's balancer (least-loaded here)
+    dp=$(jq -r '.engine_kwargs.data_parallel_size // 1' "$d/vllm/meta.json")
+    cluster=
+    [ "$dp" -le 1 ] || cluster="--instances $dp --routing least-loaded"
     for kind in roofline physics; do
-        bin/simulate --config "$work/lss/$name/engine.yaml" --latency-model "$kind" \
+        # shellcheck disable=SC2086 # cluster is a list of flags
+        bin/simulate --config "$work/lss/$name/engine.yaml" --latency-model "$kind" $cluster \
             "$work/lss/$name/requests.csv" > "$work/lss/$name/simulated-$kind.csv"
         bin/calibrate compare "$work/lss/$name/measured.csv" "$work/lss/$name/simulated-$kind.csv" |
             jq -r --arg run "$name" --arg kind "$kind" \
@@ -132,7 +137,8 @@ tmp=$out.tmp
     echo
     echo "Four runs in \`$lss\`, every one overloaded (requests queue for seconds to minutes),"
     echo "imported with \`calibrate import llmservingsim\` and simulated with the shipped settings,"
-    echo "nothing fitted on them. Target: mean TTFT within 15 %."
+    echo "nothing fitted on them; a run with data_parallel_size N is simulated as N engines"
+    echo "behind least-loaded routing. Target: mean TTFT within 15 %."
     echo
     echo "| run | model | measured mean TTFT | simulated | TTFT error | E2E error | TPOT error | |"
     echo "|---|---|---|---|---|---|---|---|"
@@ -155,6 +161,7 @@ tmp=$out.tmp
     echo "| run | median TPOT | TPOT > 10 × median |"
     echo "|---|---|---|"
     for dir in "$work"/*/; do
+        [ -f "$dir/measured.csv" ] || continue # the saturated runs live under lss/
         median=$(awk -F, 'NR > 1 && $3 == "ok" && $15 != "" { print $15 }' "$dir/measured.csv" |
                  sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
         awk -F, -v run="$(basename "$dir")" -v median="$median" \
