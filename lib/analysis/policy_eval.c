@@ -147,7 +147,12 @@ policy_eval_json(FILE *f, const struct summary *s)
             s->priority_inversions);
     if (a->total > 0) number(f, (double)a->preemptions / (double)a->total);
     else fputs("null", f);
-    fputc('}', f);
+    if (s->has_steps)
+        fprintf(f, ",\"head_of_line_blocked_steps\":%" PRId64
+                   ",\"head_of_line_blocked_requests\":%" PRId64 "}",
+                s->steps.blocked_steps, s->steps.blocked_requests);
+    else
+        fputs(",\"head_of_line_blocked_steps\":null,\"head_of_line_blocked_requests\":null}", f);
     fputs(",\"decisions\":", f);
     if (!s->has_decisions) {
         fputs("null", f);

@@ -738,6 +738,10 @@ summary_compute(FILE *results, const char *results_name, const char *itl_path,
         rc = decisions_summarize(options->decisions_path, &s->decisions);
         s->has_decisions = rc == 0;
     }
+    if (!rc && options->steps_path) {
+        rc = steps_summarize(options->steps_path, options->warmup_us, &s->steps);
+        s->has_steps = rc == 0;
+    }
     if (rc) {
         summary_free(s);
         return rc;

@@ -22,6 +22,7 @@
 
 #include "analysis/decisions_csv.h"
 #include "analysis/policy_eval.h"
+#include "analysis/steps_csv.h"
 #include "model/result.h"
 
 #include <stdbool.h>
@@ -49,6 +50,7 @@ struct summary_options {
     double slo_ttft_ms, slo_tpot_ms, slo_e2e_ms; /* 0 = no such SLO */
     int64_t warmup_us; /* requests arriving before this time are ignored; 0 = none */
     const char *decisions_path; /* the decision trace to summarize; NULL = none */
+    const char *steps_path;     /* the step trace, for head-of-line blocking; NULL = none */
     bool has_fitness;
     double fitness_weights[FITNESS_COUNT];
     const struct pool_map *pools;            /* NULL: no by_pool sections */
@@ -91,6 +93,8 @@ struct summary {
     int64_t priority_inversions;
     bool has_decisions;
     struct decisions_summary decisions;
+    bool has_steps;
+    struct steps_summary steps;
     struct summary_internal *internal; /* owns the names */
 };
 

@@ -646,6 +646,7 @@ cluster_run(const struct cluster *cluster, const struct simulation_options *opti
         r.stats.leaps += s.leaps;
         r.stats.leapt_steps += s.leapt_steps;
         r.stats.preemptions += s.preemptions;
+        r.stats.head_of_line_blocked_steps += s.head_of_line_blocked_steps;
     }
     if (stats) *stats = r.stats;
     teardown(&r);

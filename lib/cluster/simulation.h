@@ -65,6 +65,7 @@ struct simulation_options {
 struct simulation_stats {
     int64_t requests, steps, leaps, leapt_steps, preemptions, end_us;
     int64_t rejected, transfers;
+    int64_t head_of_line_blocked_steps; /* summed over the instances (instance_stats) */
 };
 
 /* 0 or ERR_* (reported). gaps may be NULL. */

@@ -567,6 +567,7 @@ struct batch {
     int64_t prefill_tokens, decode_tokens, size, preempted;
     int64_t prefill_pairs, decode_pairs, kv_tokens; /* for context-aware latency */
     int64_t reloaded_tokens; /* from the CPU KV tier */
+    const struct request *blocked_head; /* NULL: admission was not head-of-line blocked */
 };
 
 /* Adds `chunk` tokens computed after `computed` ones of one request. */
@@ -681,8 +682,13 @@ schedule_waiting(struct instance *in, int64_t now_us, int64_t *budget, struct ba
         /* a prefilled prompt's KV arrived whole: its first step decodes */
         if (s->prefilled) computed = s->request.input_tokens;
         int64_t chunk = s->prefilled ? 1 : prefill_chunk(in, s, computed, *budget);
-        if (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, cached_blocks, computed + chunk))
+        if (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, cached_blocks, computed + chunk)) {
+            /* the loop's conditions held: a seat and budget were left, so
+             * everything behind the head waits on its KV */
+            b->blocked_head = &s->request;
+            in->stats.head_of_line_blocked_steps++;
             break;
+        }
         kvcache_commit(&in->kv, &s->kv, &s->tokens, computed + chunk);
         waiting_pop_front(in);
         s->num_computed = computed;
@@ -712,6 +718,7 @@ emit_step(const struct instance *in, const struct engine_sink *sink, int64_t sta
         .waiting = (int64_t)in->num_waiting,
         .kv_used_blocks = kvcache_used_blocks(&in->kv),
         .preempted = b->preempted,
+        .blocked_head = b->blocked_head ? b->blocked_head->id : -1,
     };
     return sink->step(sink->context, &r);
 }

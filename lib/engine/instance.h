@@ -38,6 +38,10 @@ struct step_record {
     int64_t waiting;    /* queue length once the batch was formed */
     int64_t kv_used_blocks;
     int64_t preempted;  /* requests preempted while forming the batch */
+    /* Head-of-line blocking: the id of the waiting-queue head that admission
+     * stopped at for lack of KV blocks while a seat (running < max_num_seqs)
+     * and token budget were left; -1 when admission did not stop so. */
+    int64_t blocked_head;
 };
 
 struct engine_sink {
@@ -49,6 +53,7 @@ struct engine_sink {
 struct instance_stats {
     int64_t steps, leaps, leapt_steps, preemptions;
     int64_t kv_reloaded_blocks; /* from the CPU tier */
+    int64_t head_of_line_blocked_steps; /* steps whose record has a blocked_head */
 };
 
 enum scheduler_policy { SCHEDULER_FCFS, SCHEDULER_PRIORITY, SCHEDULER_SJF };

@@ -9,7 +9,7 @@ load helper
 bats_require_minimum_version 1.5.0
 
 HEADER=id,instance,status,arrival_us,queued_us,scheduled_us,first_token_us,finish_us,input_tokens,output_tokens,cached_tokens,preemptions,ttft_us,e2e_us,tpot_us,slo_class,tenant
-STEPS_HEADER=instance,start_us,duration_us,prefill_tokens,decode_tokens,batch_size,waiting,kv_used_blocks,preempted
+STEPS_HEADER=instance,start_us,duration_us,prefill_tokens,decode_tokens,batch_size,waiting,kv_used_blocks,preempted,blocked_head
 ITL_HEADER=slo_class,tenant,instance,gap_us,count
 REQ_HEADER=id,arrival_us,input_tokens,output_tokens,prefix,slo_class,tenant,session,round
 FAILED="simulate failed: results incomplete"
@@ -127,7 +127,7 @@ same_as_single_steps() {
     [ "$(head -n 1 steps.csv)" = "$STEPS_HEADER" ]
     [ "$(wc -l < steps.csv)" -gt 300 ]
     awk -F, -v blocks=120 'NR == 1 { next }
-        NF != 9 { print "fields: " $0; bad = 1 }
+        NF != 10 { print "fields: " $0; bad = 1 }
         $8 + 0 > blocks || $8 + 0 < 0 { print "kv_used_blocks: " $0; bad = 1 }
         NR > 2 && $2 + 0 < start { print "clock went back: " $0; bad = 1 }
         NR > 2 && $2 + 0 < end { print "steps overlap: " $0; bad = 1 }
@@ -160,8 +160,8 @@ same_as_single_steps() {
     assert_output "$HEADER
 0,0,ok,0,1200,1200,7250,53150,100,10,0,0,7250,53150,5100,standard,default"
     [ "$(wc -l < steps.csv)" -eq 11 ]
-    assert_equal "$(sed -n 2p steps.csv)" "0,1200,6000,100,0,1,0,7,0"
-    assert_equal "$(tail -n 1 steps.csv)" "0,48000,5100,0,1,1,0,7,0"
+    assert_equal "$(sed -n 2p steps.csv)" "0,1200,6000,100,0,1,0,7,0,"
+    assert_equal "$(tail -n 1 steps.csv)" "0,48000,5100,0,1,1,0,7,0,"
     assert_equal "$(cat itl.csv)" "$ITL_HEADER
 standard,default,0,5100,9"
 }

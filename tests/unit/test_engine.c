@@ -75,7 +75,8 @@ record_step(void *context, const struct step_record *step)
     struct recorder *r = context;
     const int64_t fields[] = {step->instance, step->start_us, step->duration_us,
                               step->prefill_tokens, step->decode_tokens, step->batch_size,
-                              step->waiting, step->kv_used_blocks, step->preempted};
+                              step->waiting, step->kv_used_blocks, step->preempted,
+                              step->blocked_head};
     mix(r, fields, sizeof fields / sizeof *fields);
     if (r->num_steps < sizeof r->steps / sizeof *r->steps) r->steps[r->num_steps] = *step;
     r->num_steps++;
@@ -371,13 +372,17 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
             CHECK_EQ(leaping.gaps, gaps_expected);
             CHECK_EQ(leaping.gap_sum_us, span_us);
             /* clock never decreases; a step with work left over is followed at once */
-            bool monotonic = true, work_conserving = true, within_pool = true;
+            bool monotonic = true, work_conserving = true, within_pool = true, head_waits = true;
+            int64_t blocked = 0;
             size_t steps = leaping.num_steps < sizeof leaping.steps / sizeof *leaping.steps
                                ? leaping.num_steps
                                : sizeof leaping.steps / sizeof *leaping.steps;
             for (size_t i = 0; i < steps; i++) {
                 const struct step_record *a = &leaping.steps[i];
                 within_pool = within_pool && a->kv_used_blocks <= s->num_blocks;
+                /* a blocked head is still waiting after the step formed */
+                head_waits = head_waits && (a->blocked_head < 0 || a->waiting > 0);
+                blocked += a->blocked_head >= 0;
                 if (i + 1 == steps) break;
                 const struct step_record *b = &leaping.steps[i + 1];
                 monotonic = monotonic && b->start_us >= a->start_us + a->duration_us;
@@ -387,6 +392,9 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
             CHECK(monotonic);
             CHECK(work_conserving);
             CHECK(within_pool);
+            CHECK(head_waits);
+            if (steps == leaping.num_steps)
+                CHECK_EQ(blocked, leaping.stats.head_of_line_blocked_steps);
             /* a leap is exactly the single steps it replaces, token gaps included */
             CHECK(leaping.digest == single.digest);
             CHECK_EQ(leaping.num_steps, single.num_steps);
@@ -509,6 +517,85 @@ TEST(engine_horizon_reports_unfinished)
     CHECK(ok > 0);
 }
 
+/*
+ * Head-of-line blocking, by hand. A pool of 10 blocks of 16 tokens;
+ * alpha = (1000, 2, 50) so a request enters the queue at arrival + 1000 +
+ * 2 * input: A (64 prompt, 40 output) at 1128, B (120 prompt, 1 output)
+ * at 100 + 1240 = 1340, C (16 prompt, 2 output) at 400 + 1032 = 1432.
+ *   step 1 at 1128: A prefills 64 tokens (4 blocks), 5000 + 640 us; B and
+ *     C enter the queue meanwhile.
+ *   steps 2..40: A's 39 decode steps; A holds 5..7 blocks, so 3..5 are
+ *     free: B needs ceil(120 / 16) = 8 and cannot be admitted although
+ *     255 seats and 2047 tokens of budget are left; C (1 block) would fit
+ *     but waits behind B. 39 blocked steps, each naming B (id 1).
+ *   step 41: A is gone; B (8 blocks) and C (1 block) are admitted.
+ *   step 42: C's one decode step.
+ * With 1000 blocks nothing is blocked; with max_num_seqs = 1 the queue
+ * waits for a seat, not for KV, and nothing counts either. Checked:
+ * flagging every step that leaves the queue non-empty (seat or not) fails
+ * the one-seat case here and leaps against single steps in the laws test.
+ */
+static void
+run_head_of_line(int64_t num_blocks, int64_t max_num_seqs, bool single_steps,
+                 struct recorder *rec, int64_t *stats_blocked)
+{
+    struct engine_params p = params_with(num_blocks);
+    p.max_num_seqs = max_num_seqs;
+    struct request q[3] = {request_of(0, 0, 64, 40, ""), request_of(1, 100, 120, 1, ""),
+                           request_of(2, 400, 16, 2, "")};
+    memset(rec, 0, sizeof *rec);
+    struct request_array source = {q, 3, 0};
+    struct request_source src = {&source, request_array_next};
+    struct engine_sink sink = {rec, record_result, record_step};
+    struct simulation_options options = {.single_steps = single_steps, .check_invariants = true};
+    struct simulation_stats stats = {0};
+    CHECK_EQ(simulation_run(&p, &options, &src, &sink, NULL, &stats), 0);
+    *stats_blocked = stats.head_of_line_blocked_steps;
+    for (size_t i = 0; i < 3; i++) free(q[i].segments);
+}
+
+static int64_t
+blocked_steps(const struct recorder *rec, int64_t id, int64_t *others)
+{
+    int64_t n = 0;
+    *others = 0;
+    for (size_t i = 0; i < rec->num_steps; i++) {
+        if (rec->steps[i].blocked_head == id) n++;
+        else if (rec->steps[i].blocked_head != -1) ++*others;
+    }
+    return n;
+}
+
+TEST(engine_head_of_line_blocking_known_count)
+{
+    static struct recorder rec, single;
+    int64_t others, stats_blocked;
+    run_head_of_line(10, 256, false, &rec, &stats_blocked);
+    CHECK_EQ(rec.num_results, 3);
+    CHECK_EQ(rec.num_steps, 42);
+    CHECK_EQ(blocked_steps(&rec, 1, &others), 39);
+    CHECK_EQ(others, 0);
+    CHECK_EQ(stats_blocked, 39);
+    for (size_t i = 1; i <= 39; i++) {
+        CHECK_EQ(rec.steps[i].blocked_head, 1);
+        CHECK_EQ(rec.steps[i].waiting, 2);
+        CHECK_EQ(rec.steps[i].batch_size, 1);
+    }
+    CHECK_EQ(rec.steps[40].prefill_tokens, 120 + 16);
+    /* the leaping path gives the same trace, blocked_head included */
+    run_head_of_line(10, 256, true, &single, &stats_blocked);
+    CHECK(rec.digest == single.digest);
+
+    run_head_of_line(1000, 256, false, &rec, &stats_blocked);
+    CHECK_EQ(blocked_steps(&rec, 1, &others) + others, 0);
+    CHECK_EQ(stats_blocked, 0);
+
+    run_head_of_line(10, 1, false, &rec, &stats_blocked);
+    CHECK_EQ(rec.num_results, 3);
+    CHECK_EQ(blocked_steps(&rec, 1, &others) + others, 0);
+    CHECK_EQ(stats_blocked, 0);
+}
+
 int
 main(void)
 {
@@ -522,5 +609,6 @@ main(void)
     RUN(engine_cpu_tier_reloads_evicted_prefix_blocks);
     RUN(engine_tiny_pool_preempts_and_recovers);
     RUN(engine_horizon_reports_unfinished);
+    RUN(engine_head_of_line_blocking_known_count);
     return check_done();
 }

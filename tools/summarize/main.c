@@ -26,6 +26,7 @@ static const char usage[] =
     "  --slo-e2e-ms X     SLO on end-to-end latency, ms (> 0)\n"
     "  --warmup-us T      ignore requests arriving before T microseconds\n"
     "  --decisions FILE   the decision trace written by simulate --decisions\n"
+    "  --steps FILE       the step trace written by simulate --steps (head-of-line blocking)\n"
     "  --fitness-weights LIST  one normalized score, e.g. throughput:0.5,p99_ttft:0.3,\n"
     "                     mean_e2e:0.2 (metrics: throughput, goodput, mean_ttft, p99_ttft,\n"
     "                     mean_tpot, p99_tpot, mean_e2e, p99_e2e)\n"
@@ -41,7 +42,7 @@ static const char usage[] =
 
 enum option_id {
     OPT_ITL = 256, OPT_TTFT, OPT_TPOT, OPT_E2E, OPT_WARMUP, OPT_VERSION, OPT_DECISIONS,
-    OPT_FITNESS, OPT_POOLS, OPT_PRIORITIES,
+    OPT_FITNESS, OPT_POOLS, OPT_PRIORITIES, OPT_STEPS,
 };
 
 static const struct option options[] = {
@@ -51,6 +52,7 @@ static const struct option options[] = {
     {"slo-e2e-ms", required_argument, NULL, OPT_E2E},
     {"warmup-us", required_argument, NULL, OPT_WARMUP},
     {"decisions", required_argument, NULL, OPT_DECISIONS},
+    {"steps", required_argument, NULL, OPT_STEPS},
     {"fitness-weights", required_argument, NULL, OPT_FITNESS},
     {"pools", required_argument, NULL, OPT_POOLS},
     {"priorities", required_argument, NULL, OPT_PRIORITIES},
@@ -102,6 +104,9 @@ main(int argc, char **argv)
         }
         case OPT_DECISIONS:
             opts.decisions_path = optarg;
+            break;
+        case OPT_STEPS:
+            opts.steps_path = optarg;
             break;
         case OPT_FITNESS:
             if (fitness_parse("--fitness-weights", optarg, opts.fitness_weights))
