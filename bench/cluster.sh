@@ -5,8 +5,8 @@
 # capacity), each prompt opening with one of 256 shared system prompts of 512
 # tokens, routed by prefix-cache scoring (prefix-cache:2,queue-depth:1,
 # kv-utilization:1) on 50 ms snapshots. Prints a Markdown table row: wall
-# time and peak RSS of simulate alone (from /usr/bin/time -v), pinned to one
-# core with taskset when it exists.
+# time, user CPU time and peak RSS of simulate alone (from /usr/bin/time -v),
+# pinned to one core with taskset when it exists.
 # Run from the top of the tree after `make`.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,8 +23,9 @@ command -v taskset >/dev/null 2>&1 && pin="taskset -c 0"
 wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$work/time" |
     awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.1f", s }')
 rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time")
+user=$(sed -n 's/.*User time (seconds): //p' "$work/time")
 steps=$(sed -n 's/.* \([0-9]*\) steps.*/\1/p' "$work/stats")
 hit=$(bin/summarize "$work/results.csv" | jq '.cache.hit_rate * 1000 | round / 1000')
-echo "| instances | requests | simulate wall s (one core) | peak RSS MB | steps | cache hit rate |"
-echo "|---|---|---|---|---|---|"
-printf '| 64 | %s | %s | %s | %s | %s |\n' "$n" "$wall" "$((rss / 1024))" "$steps" "$hit"
+echo "| instances | requests | simulate wall s (one core) | simulate user s | peak RSS MB | steps | cache hit rate |"
+echo "|---|---|---|---|---|---|---|"
+printf '| 64 | %s | %s | %s | %s | %s | %s |\n' "$n" "$wall" "$user" "$((rss / 1024))" "$steps" "$hit"
