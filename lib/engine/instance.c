@@ -738,13 +738,21 @@ leap_batch(const struct instance *in)
     return b;
 }
 
+/* Step j of a leap: the first with every context j tokens longer. */
+static struct batch
+leap_step_batch(const struct batch *first, int64_t j)
+{
+    struct batch b = *first;
+    b.decode_pairs += j * b.size;
+    b.kv_tokens += j * b.size;
+    return b;
+}
+
 static int64_t
 leap_step_us(const struct instance *in, const struct batch *first, int64_t j)
 {
     if (j > 0 && latency_context_free(&in->params.latency)) j = 0;
-    struct batch b = *first;
-    b.decode_pairs += j * b.size;
-    b.kv_tokens += j * b.size;
+    struct batch b = leap_step_batch(first, j);
     struct step_shape shape = shape_of(&b);
     return latency_step_us(&in->params.latency, &shape);
 }
@@ -841,9 +849,7 @@ leap(struct instance *in, int64_t now_us, int64_t steps, const struct batch *fir
             else if (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens))
                 return internal_error("KV allocation failed inside a leap");
         }
-        struct batch b = *first;
-        b.decode_pairs += j * b.size;
-        b.kv_tokens += j * b.size;
+        struct batch b = leap_step_batch(first, j);
         int64_t step_us = equal_steps ? first_us : leap_step_us(in, first, j);
         if (log_step(in, step_us) || emit_step(in, sink, t, step_us, &b)) return ERR_INTERNAL;
         t += step_us;
