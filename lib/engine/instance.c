@@ -565,25 +565,30 @@ preempt(struct instance *in, struct seq *s)
 
 struct batch {
     int64_t prefill_tokens, decode_tokens, size, preempted;
+    bool context; /* the latency model reads the pairs and KV tokens: count them */
     int64_t prefill_pairs, decode_pairs, kv_tokens; /* for context-aware latency */
     int64_t reloaded_tokens; /* from the CPU KV tier */
     const struct request *blocked_head; /* NULL: admission was not head-of-line blocked */
 };
 
 /* Adds `chunk` tokens computed after `computed` ones of one request. */
-static void
+static inline void
 batch_add(struct batch *b, int64_t computed, int64_t chunk, bool prefill)
 {
-    int64_t pairs = chunk * computed + chunk * (chunk + 1) / 2;
     b->size++;
+    if (prefill) b->prefill_tokens += chunk;
+    else b->decode_tokens += chunk;
+    if (!b->context) return;
+    int64_t pairs = chunk * computed + chunk * (chunk + 1) / 2;
     b->kv_tokens += computed + chunk;
-    if (prefill) {
-        b->prefill_tokens += chunk;
-        b->prefill_pairs += pairs;
-    } else {
-        b->decode_tokens += chunk;
-        b->decode_pairs += pairs;
-    }
+    if (prefill) b->prefill_pairs += pairs;
+    else b->decode_pairs += pairs;
+}
+
+static struct batch
+batch_new(const struct instance *in)
+{
+    return (struct batch){.context = !latency_context_free(&in->params.latency)};
 }
 
 static struct step_shape
@@ -732,7 +737,7 @@ emit_step(const struct instance *in, const struct engine_sink *sink, int64_t sta
 static struct batch
 leap_batch(const struct instance *in)
 {
-    struct batch b = {0};
+    struct batch b = batch_new(in);
     for (size_t i = 0; i < in->num_running; i++)
         batch_add(&b, in->running[i]->num_computed, 1, false);
     return b;
@@ -894,7 +899,7 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
         int64_t steps = leap_length(in, now_us, horizon_us, &first);
         if (steps >= 2 && leap(in, now_us, steps, &first, sink, &now_us)) return ERR_INTERNAL;
     }
-    struct batch b = {0};
+    struct batch b = batch_new(in);
     int64_t budget = in->params.max_num_batched_tokens;
     if (schedule_running(in, &budget, &b)) return ERR_INTERNAL;
     /* vLLM admits nobody in a step that preempted; but when the preemptions
