@@ -30,34 +30,46 @@ where(const struct yaml_doc *doc, const struct yaml_node *node, const char *key,
             return ERR_CONFIG;                                                                     \
     } while (0)
 
+/*
+ * A map of scalars written as the flag's list "k:v,k:v" (so the file and
+ * the command line share one parser); what names the key for messages.
+ * A list too long for text is an error, never cut short.
+ */
+static int
+map_as_list(const struct yaml_doc *doc, const struct yaml_node *n, const char *key, char *what,
+            size_t what_size, char *text, size_t size)
+{
+    where(doc, n, key, what, what_size);
+    if (yaml_expect(doc, n, YAML_MAP, key)) return ERR_CONFIG;
+    size_t used = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < n->count; i++) {
+        if (yaml_expect(doc, n->items[i], YAML_SCALAR, n->keys[i])) return ERR_CONFIG;
+        int written = snprintf(text + used, size - used, "%s%s:%s", i ? "," : "", n->keys[i],
+                               n->items[i]->scalar);
+        if (written < 0 || (size_t)written >= size - used)
+            return config_error("%s: too many entries (at most %zu characters)", what, size - 1);
+        used += (size_t)written;
+    }
+    return 0;
+}
+
 static int
 load_weights(const struct yaml_doc *doc, const struct yaml_node *n, double *weights)
 {
-    char what[512], text[1024] = "";
-    where(doc, n, "scorers", what, sizeof what);
-    if (yaml_expect(doc, n, YAML_MAP, "scorers")) return ERR_CONFIG;
-    for (size_t i = 0; i < n->count; i++) {
-        if (yaml_expect(doc, n->items[i], YAML_SCALAR, n->keys[i])) return ERR_CONFIG;
-        size_t used = strlen(text);
-        snprintf(text + used, sizeof text - used, "%s%s:%s", i ? "," : "", n->keys[i],
-                 n->items[i]->scalar);
-    }
-    return cluster_parse_scorers(what, text, weights);
+    char what[512], text[2048];
+    return map_as_list(doc, n, "scorers", what, sizeof what, text, sizeof text)
+               ? ERR_CONFIG
+               : cluster_parse_scorers(what, text, weights);
 }
 
 static int
 load_priorities(const struct yaml_doc *doc, const struct yaml_node *n, struct cluster_policy *p)
 {
-    char what[512], text[2048] = "";
-    where(doc, n, "priorities", what, sizeof what);
-    if (yaml_expect(doc, n, YAML_MAP, "priorities")) return ERR_CONFIG;
-    for (size_t i = 0; i < n->count; i++) {
-        if (yaml_expect(doc, n->items[i], YAML_SCALAR, n->keys[i])) return ERR_CONFIG;
-        size_t used = strlen(text);
-        snprintf(text + used, sizeof text - used, "%s%s:%s", i ? "," : "", n->keys[i],
-                 n->items[i]->scalar);
-    }
-    return cluster_parse_priorities(what, text, p);
+    char what[512], text[2048];
+    return map_as_list(doc, n, "priorities", what, sizeof what, text, sizeof text)
+               ? ERR_CONFIG
+               : cluster_parse_priorities(what, text, p);
 }
 
 static int

@@ -245,3 +245,21 @@ YAML
     echo "$output" | grep -q '^0,0,ok,0,0,0,1100,2110,'
     echo "$output" | grep -q '^1,1,ok,0,0,0,4400,8440,'
 }
+
+# --print-config checks the cluster too; a priorities map longer than the
+# parser's list is refused rather than cut short (it used to drop entries).
+@test "cluster: --print-config validates the cluster file; an overlong map is an error" {
+    printf 'cluster: {bogus: 1}\n' > "$BATS_TEST_TMPDIR/bad.yaml"
+    run simulate --cluster "$BATS_TEST_TMPDIR/bad.yaml" --print-config
+    assert_failure 2
+    assert_output --partial "unknown key 'bogus'"
+    run simulate --instances 3 --print-config
+    assert_success
+    assert_output --partial "instances: 3"
+    { echo "cluster:"; echo "  priorities:"
+      for i in $(seq 300); do echo "    class_with_a_long_name_$i: $((i % 5))"; done; } \
+        > "$BATS_TEST_TMPDIR/long.yaml"
+    run simulate --cluster "$BATS_TEST_TMPDIR/long.yaml" --print-config
+    assert_failure 2
+    assert_output --partial "too many entries"
+}

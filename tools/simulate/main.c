@@ -397,11 +397,6 @@ main(int argc, char **argv)
         config_free(&cfg);
         return exit_status_of(rc);
     }
-    if (print) {
-        print_config(&cfg, &params);
-        config_free(&cfg);
-        return exit_status_of(close_stdout());
-    }
     job.params = &params;
     /* any cluster flag takes the cluster path; without one, the plain engine */
     struct cluster cluster;
@@ -411,6 +406,20 @@ main(int argc, char **argv)
                                             cluster_flags, num_cluster_flags, &cluster))) {
         config_free(&cfg);
         return exit_status_of(rc);
+    }
+    /* printed once the cluster is checked too, so a bad cluster file fails here */
+    if (print) {
+        print_config(&cfg, &params);
+        if (have_cluster) {
+            printf("cluster_pools:   # the engine above is the configured one; pools may override it\n");
+            for (size_t i = 0; i < cluster.num_pools; i++)
+                printf("  - {name: %s, instances: %" PRId64 ", num_gpu_blocks: %" PRId64 "}\n",
+                       cluster.pools[i].name, cluster.pools[i].instances,
+                       cluster.pools[i].params.num_gpu_blocks);
+            cluster_free(&cluster);
+        }
+        config_free(&cfg);
+        return exit_status_of(close_stdout());
     }
     if (have_cluster) job.cluster = &cluster;
     if (optind < argc && strcmp(argv[optind], "-") != 0) {
