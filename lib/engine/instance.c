@@ -677,12 +677,11 @@ schedule_waiting(struct instance *in, int64_t now_us, int64_t *budget, struct ba
         struct seq *s = waiting_front(in);
         /* vLLM always computes the prompt's last token, so the cache is
          * searched over all but that one. */
-        int64_t cached_blocks = kvcache_lookup(&in->kv, &s->tokens, s->request.input_tokens - 1);
         /* blocks past those that the CPU tier holds are reloaded, not recomputed */
-        int64_t reloaded = in->params.kv_cpu_blocks > 0 && !s->prefilled
-                               ? kvcache_lookup_offloaded(&in->kv, &s->tokens, cached_blocks,
-                                                          s->request.input_tokens - 1)
-                               : 0;
+        int64_t reloaded = 0;
+        int64_t cached_blocks =
+            kvcache_lookup_tiers(&in->kv, &s->tokens, s->request.input_tokens - 1,
+                                 in->params.kv_cpu_blocks > 0 && !s->prefilled ? &reloaded : NULL);
         int64_t computed = (cached_blocks + reloaded) * block_size;
         /* a prefilled prompt's KV arrived whole: its first step decodes */
         if (s->prefilled) computed = s->request.input_tokens;

@@ -208,37 +208,35 @@ kvcache_used_blocks(const struct kvcache *kv)
 int64_t
 kvcache_lookup(const struct kvcache *kv, const struct kv_tokens *t, int64_t num_tokens)
 {
-    if (!kv->prefix_caching) return 0;
-    struct kv_cursor c;
-    cursor_init(&c, t);
-    int64_t full = num_tokens / kv->block_size, b = 0;
-    for (uint64_t h = 0; b < full; b++) {
-        h = block_hash(&c, kv->block_size, b, h);
-        if (table_find(kv, h) < 0) break;
-    }
-    return b;
-}
-
-int
-kvcache_enable_offload(struct kvcache *kv, int64_t blocks)
-{
-    return kv_offload_init(&kv->offload, blocks);
+    return kvcache_lookup_tiers(kv, t, num_tokens, NULL);
 }
 
 int64_t
-kvcache_lookup_offloaded(const struct kvcache *kv, const struct kv_tokens *t, int64_t from,
-                         int64_t num_tokens)
+kvcache_lookup_tiers(const struct kvcache *kv, const struct kv_tokens *t, int64_t num_tokens,
+                     int64_t *offloaded)
 {
-    if (!kv->prefix_caching || kv->offload.capacity == 0) return 0;
+    if (offloaded) *offloaded = 0;
+    if (!kv->prefix_caching) return 0;
     struct kv_cursor c;
     cursor_init(&c, t);
     int64_t full = num_tokens / kv->block_size, b = 0;
     uint64_t h = 0;
     for (; b < full; b++) {
         h = block_hash(&c, kv->block_size, b, h);
-        if (b >= from && !kv_offload_has(&kv->offload, h)) break;
+        if (table_find(kv, h) < 0) break;
     }
-    return b > from ? b - from : 0;
+    /* the chain goes on through the CPU tier from the first GPU miss */
+    if (!offloaded || kv->offload.capacity == 0 || b == full) return b;
+    int64_t gpu = b;
+    while (kv_offload_has(&kv->offload, h) && ++b < full) h = block_hash(&c, kv->block_size, b, h);
+    *offloaded = b - gpu;
+    return gpu;
+}
+
+int
+kvcache_enable_offload(struct kvcache *kv, int64_t blocks)
+{
+    return kv_offload_init(&kv->offload, blocks);
 }
 
 int64_t

@@ -124,12 +124,12 @@ int64_t kvcache_lookup(const struct kvcache *kv, const struct kv_tokens *t, int6
  */
 int kvcache_enable_offload(struct kvcache *kv, int64_t blocks);
 /*
- * How many full blocks of t's first num_tokens, from block `from` on (the
- * first not cached on the GPU), the CPU tier holds consecutively: the
- * blocks a request can reload instead of recomputing.
+ * kvcache_lookup, and in *offloaded how many full blocks after those the
+ * CPU tier holds consecutively: the blocks a request can reload instead
+ * of recomputing (0 without a tier). One walk of the hash chain.
  */
-int64_t kvcache_lookup_offloaded(const struct kvcache *kv, const struct kv_tokens *t,
-                                 int64_t from, int64_t num_tokens);
+int64_t kvcache_lookup_tiers(const struct kvcache *kv, const struct kv_tokens *t,
+                             int64_t num_tokens, int64_t *offloaded);
 
 /*
  * The chained hashes of the leading full blocks among the first num_tokens
