@@ -346,14 +346,16 @@ loss(const gsl_vector *v, void *context)
     size_t n = fit->num_threads < fit->num_runs ? fit->num_threads : fit->num_runs;
     struct worker workers[MAX_THREADS];
     pthread_t threads[MAX_THREADS];
-    size_t started = 0;
+    bool started[MAX_THREADS] = {false};
     for (size_t t = 0; t < n; t++) {
         workers[t] = (struct worker){fit, theta, t, n, fit->losses, 0};
-        if (t > 0 && pthread_create(&threads[t], NULL, work, &workers[t]) == 0) started = t;
-        else if (t > 0) workers[t].rc = internal_error("cannot start a thread");
+        if (t == 0) continue; /* this thread's share */
+        started[t] = pthread_create(&threads[t], NULL, work, &workers[t]) == 0;
+        if (!started[t]) workers[t].rc = internal_error("cannot start a thread");
     }
     work(&workers[0]);
-    for (size_t t = 1; t <= started; t++) pthread_join(threads[t], NULL);
+    for (size_t t = 1; t < n; t++)
+        if (started[t]) pthread_join(threads[t], NULL);
     double total = 0;
     for (size_t t = 0; t < n; t++)
         if (workers[t].rc) return GSL_POSINF;
