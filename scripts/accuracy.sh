@@ -1,41 +1,55 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# accuracy.sh [OUT.md]: servesim's blackbox model against the real vLLM runs on
+# accuracy.sh [OUT.md]: servesim's latency models against the real vLLM runs on
 # H100 in ../shared/data/groundtruth/vllm-h100-train, leave one run out: for each
-# run, fit the coefficients on the other runs of the same model (calibrate fit),
-# simulate the held-out run with them, and compare (calibrate compare). A model
-# with a single run is fitted on that run itself, and marked in-sample. Writes
-# the report (default docs/accuracy.md). Needs `make` first; `make accuracy`
-# does both. Takes about 20 minutes on 2 cores.
+# run, fit the coefficients on the other runs (calibrate fit), simulate the
+# held-out run with them, and compare (calibrate compare). Blackbox fits the other
+# runs of the same model (a model with a single run is fitted on that run itself,
+# and marked in-sample), once on the runs as imported and once with the recorded
+# output lengths kept (--recorded-lengths); physics fits every other run. Then the
+# saturated LLMServingSim runs. Writes the report (default docs/accuracy.md).
+# Needs `make` first; `make accuracy` does both. Takes about 45 minutes on 2 cores.
+# ACCURACY_WORK=DIR keeps the intermediate files in DIR (which must not exist);
+# with ACCURACY_REPORT_ONLY=1 as well, DIR is an earlier run's and only the report
+# is written again.
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:-docs/accuracy.md}
 data=../shared/data/groundtruth/vllm-h100-train
 [ -d "$data" ] || { echo "accuracy: $data is absent; nothing to measure" >&2; exit 2; }
 warmup_us=20000000
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT INT TERM
-
-for f in "$data"/*.json; do
-    case $f in *_ground_truth.json) continue ;; esac
-    run=$(basename "$f" .json)
-    mkdir "$work/$run"
-    bin/calibrate import vllm-h100 "$f" --out "$work/$run" 2>> "$work/import.log"
-done
+if [ -n "${ACCURACY_WORK:-}" ]; then
+    work=$ACCURACY_WORK
+    [ -n "${ACCURACY_REPORT_ONLY:-}" ] || mkdir "$work"
+else
+    work=$(mktemp -d); trap 'rm -rf "$work"' EXIT INT TERM
+fi
 
 # a run's model: the part of its name between the time stamp and -tpN
 model_of() { echo "$1" | sed -E 's/^[0-9]{8}-[0-9]{6}-//; s/-tp[0-9]+-.*//; s/-hf$//'; }
 
-# evaluate KIND: leave one run out. blackbox fits the other runs of the same
-# model; physics fits every other run, whatever its model (one shared set).
-# Appends a row per run to $work/KIND.tsv.
+# import ROOT [FLAG]: every run into ROOT/RUN/
+import() {
+    mkdir "$1"
+    for f in "$data"/*.json; do
+        case $f in *_ground_truth.json) continue ;; esac
+        run=$(basename "$f" .json)
+        mkdir "$1/$run"
+        bin/calibrate import vllm-h100 "$f" --out "$1/$run" ${2:-} 2>> "$1/import.log"
+    done
+}
+
+# evaluate KIND LABEL ROOT: leave one run out over the runs imported in ROOT.
+# blackbox fits the other runs of the same model; physics fits every other run,
+# whatever its model (one shared set). Appends a row per run to $work/LABEL.tsv.
 evaluate() {
-    kind=$1
-    : > "$work/$kind.tsv"
-    for dir in "$work"/*/; do
+    kind=$1 label=$2 root=$3
+    : > "$work/$label.tsv"
+    for dir in "$root"/*/; do
         run=$(basename "$dir")
         model=$(model_of "$run")
         training=
-        for other in "$work"/*/; do
+        for other in "$root"/*/; do
             o=$(basename "$other")
             [ "$o" != "$run" ] || continue
             [ "$kind" = physics ] || [ "$(model_of "$o")" = "$model" ] || continue
@@ -53,39 +67,45 @@ evaluate() {
             '[$run, $protocol, $n, .requests.compared,
               (.ttft_ms.relative_error.mean, .e2e_ms.relative_error.mean, .tpot_ms.relative_error.mean,
                .ttft_ms.relative_error.p50, .e2e_ms.relative_error.p50, .tpot_ms.relative_error.p50,
-               .ttft_ms.mape, .e2e_ms.mape)] | @tsv' "$dir/compare-$kind.json" >> "$work/$kind.tsv"
-        echo "accuracy: $kind $run done" >&2
+               .ttft_ms.mape, .e2e_ms.mape)] | @tsv' "$dir/compare-$kind.json" >> "$work/$label.tsv"
+        echo "accuracy: $label $run done" >&2
     done
 }
 # simplex iterations per pass: physics has six parameters and ten runs per loss
 iterations() { if [ "$1" = physics ]; then echo "${PHYSICS_ITERATIONS:-25}"; else echo 300; fi; }
-evaluate blackbox
-evaluate physics
-
-# The saturated LLMServingSim runs (RTX 4090, RTX PRO 6000): no blackbox
-# coefficients exist for these GPUs, so only the coefficient-free roofline and
-# the physics set fitted on the H100 runs (shipped in defaults.yaml) apply.
 lss=../shared/data/groundtruth/llmservingsim-vllm
-: > "$work/saturated.tsv"
-for d in "$lss"/*/*/; do
-    [ -d "$d/vllm" ] || continue
-    name=$(basename "$(dirname "$d")")-$(basename "$d")
-    mkdir -p "$work/lss/$name"
-    bin/calibrate import llmservingsim "$d" --out "$work/lss/$name" 2>> "$work/import.log"
-    # data-parallel runs are that many engines behind vLLM's balancer (least-loaded here)
-    dp=$(jq -r '.engine_kwargs.data_parallel_size // 1' "$d/vllm/meta.json")
-    cluster=
-    [ "$dp" -le 1 ] || cluster="--instances $dp --routing least-loaded"
-    for kind in roofline physics; do
-        # shellcheck disable=SC2086 # cluster is a list of flags
-        bin/simulate --config "$work/lss/$name/engine.yaml" --latency-model "$kind" $cluster \
-            "$work/lss/$name/requests.csv" > "$work/lss/$name/simulated-$kind.csv"
-        bin/calibrate compare "$work/lss/$name/measured.csv" "$work/lss/$name/simulated-$kind.csv" |
-            jq -r --arg run "$name" --arg kind "$kind" \
-                '[$run, $kind, .ttft_ms.measured.mean, .ttft_ms.simulated.mean, .ttft_ms.relative_error.mean,
-                  .e2e_ms.relative_error.mean, .tpot_ms.relative_error.mean] | @tsv' >> "$work/saturated.tsv"
+compute() {
+    import "$work/runs"
+    import "$work/recorded" --recorded-lengths
+    evaluate blackbox blackbox "$work/runs"
+    evaluate blackbox blackbox-recorded "$work/recorded"
+    evaluate physics physics "$work/runs"
+
+    # The saturated LLMServingSim runs (RTX 4090, RTX PRO 6000): no blackbox
+    # coefficients exist for these GPUs, so only the coefficient-free roofline and
+    # the physics set fitted on the H100 runs (shipped in defaults.yaml) apply.
+    : > "$work/saturated.tsv"
+    for d in "$lss"/*/*/; do
+        [ -d "$d/vllm" ] || continue
+        name=$(basename "$(dirname "$d")")-$(basename "$d")
+        mkdir -p "$work/lss/$name"
+        bin/calibrate import llmservingsim "$d" --out "$work/lss/$name" 2>> "$work/lss.log"
+        # data-parallel runs are that many engines behind vLLM's balancer (least-loaded here)
+        dp=$(jq -r '.engine_kwargs.data_parallel_size // 1' "$d/vllm/meta.json")
+        cluster=
+        [ "$dp" -le 1 ] || cluster="--instances $dp --routing least-loaded"
+        for kind in roofline physics; do
+            # shellcheck disable=SC2086 # cluster is a list of flags
+            bin/simulate --config "$work/lss/$name/engine.yaml" --latency-model "$kind" $cluster \
+                "$work/lss/$name/requests.csv" > "$work/lss/$name/simulated-$kind.csv"
+            bin/calibrate compare "$work/lss/$name/measured.csv" "$work/lss/$name/simulated-$kind.csv" |
+                jq -r --arg run "$name" --arg kind "$kind" \
+                    '[$run, $kind, .ttft_ms.measured.mean, .ttft_ms.simulated.mean, .ttft_ms.relative_error.mean,
+                      .e2e_ms.relative_error.mean, .tpot_ms.relative_error.mean] | @tsv' >> "$work/saturated.tsv"
+        done
     done
-done
+}
+[ -n "${ACCURACY_REPORT_ONLY:-}" ] || compute
 
 pct() { awk -v x="$1" 'BEGIN { printf "%+.1f %%", 100 * x }'; }
 median_abs() { # KIND COLUMN: median of |value| over held-out rows

@@ -125,6 +125,74 @@ drop_unknown_lengths(struct measured_run *run)
     return dropped;
 }
 
+/* What the decode times say about the recorded output lengths: the run's
+ * median recorded length, and the mean decode time (E2E − TTFT) of the
+ * measured requests that record under half of it and of those that record at
+ * least it. */
+struct length_evidence {
+    int64_t median;
+    size_t shorter, below_half, at_least;
+    double below_half_s, at_least_s;
+};
+
+static int
+by_tokens(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int
+length_evidence(const struct measured_run *run, struct length_evidence *ev)
+{
+    *ev = (struct length_evidence){0};
+    int64_t *lengths = malloc(run->count * sizeof *lengths);
+    if (!lengths) return internal_error("out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < run->count; i++)
+        if (run->requests[i].has_latency) lengths[n++] = run->requests[i].output_tokens;
+    if (n) {
+        qsort(lengths, n, sizeof *lengths, by_tokens);
+        ev->median = lengths[n / 2];
+    }
+    free(lengths);
+    for (size_t i = 0; i < run->count; i++) {
+        const struct measured_request *r = &run->requests[i];
+        ev->shorter += r->output_tokens < ev->median;
+        if (!r->has_latency) continue;
+        double decode_s = (double)(r->e2e_us - r->ttft_us) / 1e6;
+        if (2 * r->output_tokens < ev->median) {
+            ev->below_half++;
+            ev->below_half_s += decode_s;
+        } else if (r->output_tokens >= ev->median) {
+            ev->at_least++;
+            ev->at_least_s += decode_s;
+        }
+    }
+    if (ev->below_half) ev->below_half_s /= (double)ev->below_half;
+    if (ev->at_least) ev->at_least_s /= (double)ev->at_least;
+    return 0;
+}
+
+/* The recorded lengths did not govern decoding when requests recording under
+ * half the median length decoded, on average, at least 80 % as long as those
+ * recording the median or more (a decode time that follows the length would
+ * give them under half). At least LENGTH_EVIDENCE_MIN requests on each side. */
+#define LENGTH_EVIDENCE_MIN 10
+static bool
+lengths_not_generated(const struct length_evidence *ev)
+{
+    return ev->below_half >= LENGTH_EVIDENCE_MIN && ev->at_least >= LENGTH_EVIDENCE_MIN &&
+           ev->below_half_s >= 0.8 * ev->at_least_s;
+}
+
+static void
+raise_to(struct measured_run *run, int64_t length)
+{
+    for (size_t i = 0; i < run->count; i++)
+        if (run->requests[i].output_tokens < length) run->requests[i].output_tokens = length;
+}
+
 /* The engine as the run's configuration describes it; the GPU is an H100. */
 static int
 vllm_h100_engine(const char *name, const json_t *root, struct measured_run *run)
@@ -172,16 +240,30 @@ import_vllm_h100(const struct import_job *job, struct measured_run *run)
     json_t *root = NULL, *gt = NULL;
     int64_t failed = 0, unknown = 0;
     size_t total = 0;
+    struct length_evidence ev = {0};
+    bool raise = false;
     int rc = json_load_path(path, &root);
     if (!rc) rc = json_load_path(gt_path, &gt);
     if (!rc) rc = read_requests(path, root, run);
     if (!rc) rc = read_ground_truth(gt_path, gt, run, &failed);
     if (!rc) rc = vllm_h100_engine(path, root, run);
+    if (!rc) rc = length_evidence(run, &ev);
     if (!rc) {
         total = run->count;
-        unknown = drop_unknown_lengths(run);
+        raise = !job->recorded_lengths && lengths_not_generated(&ev);
+        if (raise)
+            raise_to(run, ev.median);
+        else
+            unknown = drop_unknown_lengths(run);
         rc = measured_run_sort(run, path);
     }
+    if (!rc && raise)
+        warn("%s: %zu of %zu requests record fewer than %" PRId64 " output tokens (the median), "
+             "yet the %zu recording under half of it decoded as long as the %zu recording at "
+             "least it (mean E2E - TTFT %.3f s against %.3f s): the server generated about %" PRId64
+             " for each, so they are imported with %" PRId64 " (--recorded-lengths keeps the record)",
+             path, ev.shorter, total, ev.median, ev.below_half, ev.at_least, ev.below_half_s,
+             ev.at_least_s, ev.median, ev.median);
     if (!rc && unknown)
         warn("%s: %" PRId64 " of %zu requests record 0 output tokens (an artifact: their "
              "length is unknown); left out of both files",
@@ -218,6 +300,8 @@ calibrate_import(const struct import_job *job)
                             job->format);
     if (job->arrivals && strcmp(job->format, "benchmark-serving") != 0)
         return config_error("--arrivals applies to the benchmark-serving format only");
+    if (job->recorded_lengths && strcmp(job->format, "vllm-h100") != 0)
+        return config_error("--recorded-lengths applies to the vllm-h100 format only");
     struct measured_run run = {0};
     int rc = formats[f].read(job, &run);
     if (!rc) rc = measured_run_write(&run, job->out_dir);

@@ -12,6 +12,11 @@
  *   vllm-h100          EXP.json plus EXP_ground_truth.json beside it (the runs
  *                      in ../shared/data/groundtruth/vllm-h100-train): arrivals
  *                      and token counts, and TTFT and E2E measured at the client.
+ *                      Where the decode times show that the recorded output
+ *                      lengths did not govern generation (short records decode
+ *                      as long as the rest), lengths under the run's median are
+ *                      raised to it, counted and reported; --recorded-lengths
+ *                      keeps the record.
  *   llmservingsim      a run directory of LLMServingSim's vLLM benchmark
  *                      (vllm/requests.jsonl, vllm/meta.json, config.json),
  *                      import_llmservingsim.h.
@@ -30,11 +35,15 @@
 #ifndef SERVESIM_JOBS_CALIBRATE_IMPORT_H
 #define SERVESIM_JOBS_CALIBRATE_IMPORT_H
 
+#include <stdbool.h>
+
 struct import_job {
     const char *format;   /* "vllm-h100", "llmservingsim", "benchmark-serving", "csv" */
     const char *path;     /* the run: a file or a directory, by format */
     const char *out_dir;
     const char *arrivals; /* benchmark-serving: the request stream sent; NULL if none */
+    bool recorded_lengths; /* vllm-h100: keep recorded output lengths even where the
+                              decode times show the server generated more */
 };
 
 /* 0, ERR_DATA (bad source data), ERR_CONFIG (unknown format, unreadable path), ERR_INTERNAL. */

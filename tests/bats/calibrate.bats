@@ -132,6 +132,55 @@ setup() {
     jq -e '.requests.compared == 2 and .requests.excluded.not_ok == 1' <<< "$output"
 }
 
+# make_lengths_run NAME SLOPE: a 40-request run, 20 recording 100 output tokens
+# and 20 recording 3 (request 39 records 0); each decodes in 2 s + SLOPE ms per
+# recorded token. SLOPE 0: the decode time ignores the recorded length.
+make_lengths_run() {
+    jq -n '{model_id: "meta-llama/Llama-2-7b-hf", config: {tensor_parallelism: 1, max_num_seqs: 128,
+            max_num_batched_tokens: 2048, kv_blocks_total_gpu: 7462, block_size: 16},
+            requests: [range(40) | {index: ., arrival_time_us: (. * 100000), input_tokens: 50,
+                                    output_tokens: (if . == 39 then 0 elif . % 2 == 0 then 100 else 3 end)}]}' > "$1.json"
+    jq --argjson slope "$2" '[.requests[] | {index, has_error: false, ttft_s: 0.05,
+                               e2e_s: (0.05 + 2 + $slope * .output_tokens / 1000)}]' "$1.json" > "$1_ground_truth.json"
+}
+
+@test "calibrate import vllm-h100: recorded lengths the decode times contradict are raised to the median, and said" {
+    make_lengths_run flat 0
+    run --separate-stderr tool calibrate import vllm-h100 flat.json --out .
+    assert_success
+    # 40 measured lengths sorted: one 0, nineteen 3, twenty 100: the median (element 20) is 100
+    [[ "$stderr" == *"20 of 40 requests record fewer than 100 output tokens (the median)"* ]]
+    [[ "$stderr" == *"the 20 recording under half of it decoded as long as the 20 recording at least it"* ]]
+    [[ "$stderr" == *"mean E2E - TTFT 2.000 s against 2.000 s"* ]]
+    run jq -Rr 'split(",")[3]' requests.csv
+    assert_output "$(echo output_tokens; yes 100 | head -40)"
+    # the measured TPOT is taken over the raised count: 2 s over 99 gaps, in µs
+    run awk -F, 'NR > 1 { print $10, $15 }' measured.csv
+    assert_output "$(yes '100 20202.020202' | head -40)"
+    # --recorded-lengths keeps the record, and leaves the 0-token request out as before
+    mkdir kept
+    run --separate-stderr tool calibrate import vllm-h100 flat.json --out kept --recorded-lengths
+    assert_success
+    [[ "$stderr" == *"1 of 40 requests record 0 output tokens"* ]]
+    [[ "$stderr" != *"median"* ]]
+    run awk -F, 'NR > 1 { n[$4]++ } END { print n[100], n[3], n[0] + 0 }' kept/requests.csv
+    assert_output "20 19 0"
+}
+
+@test "calibrate import vllm-h100: recorded lengths that the decode times follow are kept" {
+    # 2 s + 20 ms per token: the short requests decode in 2.06 s, the long in 4 s (under 80 %)
+    make_lengths_run sloped 20
+    run --separate-stderr tool calibrate import vllm-h100 sloped.json --out .
+    assert_success
+    [[ "$stderr" == *"1 of 40 requests record 0 output tokens"* ]]
+    [[ "$stderr" != *"median"* ]]
+    run awk -F, 'NR > 1 { n[$4]++ } END { print n[100], n[3] }' requests.csv
+    assert_output "20 19"
+    run --separate-stderr tool calibrate import csv "$TOP/testdata/vllm-h100/tiny.json" --out . --recorded-lengths
+    assert_failure 2
+    [[ "$stderr" == *"--recorded-lengths applies to the vllm-h100 format only"* ]]
+}
+
 @test "calibrate import: broken runs are refused with the element named" {
     sed 's/"input_tokens": 300/"input_tokens": -3/' "$TOP/testdata/vllm-h100/tiny.json" > bad.json
     cp "$TOP/testdata/vllm-h100/tiny_ground_truth.json" bad_ground_truth.json
@@ -169,13 +218,28 @@ setup() {
     require_shared_data
     run_json="$SHARED/data/groundtruth/vllm-h100-train/20260217-231439-llama-2-7b-tp1-general.json"
     [ -f "$run_json" ] || skip "ground-truth run absent"
-    run tool calibrate import vllm-h100 "$run_json" --out .
+    truth=${run_json%.json}_ground_truth.json
+    # as recorded: the requests recording 0 output tokens are left out
+    mkdir recorded
+    run tool calibrate import vllm-h100 "$run_json" --out recorded --recorded-lengths
     assert_success
     expected=$(jq '[.requests[] | select(.output_tokens > 0)] | length, (map(.input_tokens) | add), (map(.output_tokens) | add)' "$run_json" | tr '\n' ' ')
-    actual=$(awk -F, 'NR > 1 { n++; i += $3; o += $4 } END { print n, i, o }' requests.csv)
-    [ "$actual " = "$expected" ] || { echo "requests.csv: $actual, source: $expected"; return 1; }
+    actual=$(awk -F, 'NR > 1 { n++; i += $3; o += $4 } END { print n, i, o }' recorded/requests.csv)
+    [ "$actual " = "$expected" ] || { echo "recorded: $actual, source: $expected"; return 1; }
+    # as imported by default: every request, lengths under the median of the
+    # measured requests' lengths raised to it (this run's decode times ignore them)
+    run tool calibrate import vllm-h100 "$run_json" --out .
+    assert_success
+    expected=$(jq --slurpfile truth "$truth" '
+        ([$truth[0][] | select(.has_error | not) | {key: (.index | tostring), value: true}] | from_entries) as $ok
+        | ([.requests[] | select($ok[.index | tostring]) | .output_tokens] | sort) as $l
+        | $l[$l | length / 2 | floor] as $median
+        | (.requests | length), (.requests | map(.input_tokens) | add),
+          (.requests | map([.output_tokens, $median] | max) | add), ($ok | length)' "$run_json" | tr '\n' ' ')
     run summarize measured.csv
-    jq -e '.requests.ok == 16724' <<< "$output"
+    ok=$(jq '.requests.ok' <<< "$output")
+    actual="$(awk -F, 'NR > 1 { n++; i += $3; o += $4 } END { print n, i, o }' requests.csv) $ok"
+    [ "$actual " = "$expected" ] || { echo "imported: $actual, source: $expected"; return 1; }
 }
 
 # Two runs simulated with known coefficients (a0 8000; b 6000, 20, 150) at two loads:

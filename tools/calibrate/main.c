@@ -14,7 +14,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: calibrate import FORMAT RUN --out DIR [--arrivals REQUESTS.csv]\n"
+    "usage: calibrate import FORMAT RUN --out DIR [--arrivals REQUESTS.csv] [--recorded-lengths]\n"
     "       calibrate fit [--model blackbox|physics] [--warmup-us T] [--iterations N]\n"
     "                     [--progress] DIR...\n"
     "       calibrate compare [--warmup-us T] [--measured-itl F --simulated-itl G]\n"
@@ -43,6 +43,9 @@ static const char usage[] =
     "\n"
     "  --out DIR        import: the directory to write into (it must exist)\n"
     "  --arrivals F     import benchmark-serving: the request stream that was sent\n"
+    "  --recorded-lengths\n"
+    "                   import vllm-h100: keep the recorded output lengths even where\n"
+    "                   the decode times show the server generated more\n"
     "  --warmup-us T    fit, compare: leave out requests that arrived before T\n"
     "  --measured-itl F, --simulated-itl G\n"
     "                   compare: the two runs' ITL side files\n"
@@ -65,6 +68,7 @@ enum {
     OPT_PROGRESS,
     OPT_VERSION,
     OPT_ARRIVALS,
+    OPT_RECORDED_LENGTHS,
     OPT_MEASURED_ITL,
     OPT_SIMULATED_ITL,
     OPT_MODEL
@@ -77,6 +81,7 @@ static const struct option options[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"model", required_argument, NULL, OPT_MODEL},
     {"arrivals", required_argument, NULL, OPT_ARRIVALS},
+    {"recorded-lengths", no_argument, NULL, OPT_RECORDED_LENGTHS},
     {"measured-itl", required_argument, NULL, OPT_MEASURED_ITL},
     {"simulated-itl", required_argument, NULL, OPT_SIMULATED_ITL},
     {"help", no_argument, NULL, 'h'},
@@ -88,6 +93,7 @@ struct arguments {
     struct compare_options compare;
     const char *out_dir;
     const char *arrivals;
+    bool recorded_lengths;
     const char *measured_itl, *simulated_itl;
     int64_t iterations;
     bool progress;
@@ -120,6 +126,7 @@ parse(int argc, char **argv, struct arguments *a)
                 die("--model: '%s' is not fittable (known: blackbox, physics)", optarg);
             break;
         case OPT_ARRIVALS: a->arrivals = optarg; break;
+        case OPT_RECORDED_LENGTHS: a->recorded_lengths = true; break;
         case OPT_MEASURED_ITL: a->measured_itl = optarg; break;
         case OPT_SIMULATED_ITL: a->simulated_itl = optarg; break;
         case 'h': fputs(usage, stdout); exit(exit_status_of(close_stdout()));
@@ -140,7 +147,7 @@ import(int argc, char **argv)
     if (a.num_operands != 2) die("import needs FORMAT and RUN; try --help");
     if (!a.out_dir) die("import needs --out DIR");
     struct import_job job = {argv[a.first_operand], argv[a.first_operand + 1], a.out_dir,
-                             a.arrivals};
+                             a.arrivals, a.recorded_lengths};
     return exit_status_of(calibrate_import(&job));
 }
 
