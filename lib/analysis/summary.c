@@ -17,31 +17,61 @@ enum metric { TTFT, TPOT, E2E, QUEUEING, NMETRICS };
 enum dimension { BY_SLO_CLASS, BY_TENANT, BY_INSTANCE, BY_POOL, NDIMENSIONS };
 
 /*
- * Latencies are stored as order-preserving 64-bit keys of their double
- * value (so one radix sort orders them); key 0 is the pattern of no
- * non-NaN double and marks "no value" (tpot of a one-token output).
+ * One latency of every ok request. Integer latencies (ttft, e2e,
+ * queueing) are held as 32-bit microseconds, NARROW_NONE marking "no
+ * value", until the first one that does not fit; then the column is
+ * widened once, like tpot (not an integer) always is, to order-preserving
+ * 64-bit keys of the double value, where key 0, the pattern of no non-NaN
+ * double, marks "no value". Both forms sort by value with one radix sort.
  */
+#define NARROW_NONE UINT32_MAX
 #define KEY_NONE 0
 
-/* A request that entered a queue, for the priority-inversion count. */
-struct queued_row {
-    int64_t queued_us, scheduled_us; /* scheduled: INT64_MAX when never */
-    int32_t instance, priority;
+struct column {
+    uint32_t *narrow; /* NULL once wide */
+    uint64_t *wide;   /* NULL while narrow */
 };
+
+/*
+ * The groups of an ok request, shared by every request with the same
+ * slo_class, tenant and instance: one 32-bit id per request instead of
+ * one per dimension. UINT32_MAX: no pool (no --pools).
+ */
+struct combo {
+    uint32_t group[NDIMENSIONS];
+};
+
+#define MAX_PRIORITY_LEVELS 64
+#define LEVEL_BITS 6 /* a level index below MAX_PRIORITY_LEVELS */
 
 struct summary_internal {
     struct name_pool *names[2]; /* slo classes, tenants: group id = name id */
-    int32_t *instance_group;    /* instance number -> group id, -1 = none yet */
+    uint32_t last_name[2];      /* the previous row's ids, tried first */
+    bool have_last_name[2];
+    int32_t *instance_group; /* instance number -> group id, -1 = none yet */
     size_t instance_map_size;
     int *group_instance;                           /* group id -> instance number */
     struct summary_section *sections[NDIMENSIONS]; /* by group id, first-seen order */
     size_t num_groups[NDIMENSIONS], group_capacity[NDIMENSIONS];
+    struct combo *combos;
+    size_t num_combos, combo_capacity;
+    uint32_t *combo_slots;  /* open addressing: combo id + 1, 0 = empty */
+    size_t num_combo_slots; /* a power of two, at least twice num_combos */
+    uint32_t last_combo;
     /* one entry per ok request */
-    uint64_t *keys[NMETRICS];
-    uint32_t *group[NDIMENSIONS];
+    struct column columns[NMETRICS];
+    uint32_t *combo_of;
     size_t num_ok, ok_capacity;
-    struct queued_row *queued;
+    /* one entry per request that entered an instance's queue */
+    int64_t *queued_us, *scheduled_us; /* scheduled: INT64_MAX when never */
+    uint32_t *queue_of;                /* instance group << LEVEL_BITS | priority level */
     size_t num_queued, queued_capacity;
+    /* priority levels of the queued requests, in first-seen order */
+    int32_t level_priority[MAX_PRIORITY_LEVELS];
+    size_t num_levels;
+    bool too_many_levels;
+    int32_t *slo_level; /* slo_class group -> level, -1 = not yet looked up */
+    size_t slo_level_size;
     struct cluster_policy priorities;
     int64_t pool_end[SUMMARY_MAX_POOLS]; /* pool k holds instances below pool_end[k] */
 };
@@ -118,24 +148,70 @@ sum_value(const struct sum *s)
 
 static const double quantiles[4] = {0.5, 0.9, 0.95, 0.99};
 
-/* Statistics, in ms, of n >= 1 ascending values in µs. */
-static struct latency_stats
-stats_of_sorted(const double *us, size_t n)
+/*
+ * Statistics of one group fed its values in ascending order, one at a
+ * time: the same sum in the same order, and the values at the ranks type
+ * 7 interpolates between, as percentile_sorted() would read them from the
+ * sorted array, so the results are the same bit for bit without the array.
+ */
+struct running {
+    int64_t count, seen; /* values in all, values fed so far */
+    struct sum sum;
+    int64_t rank[8]; /* quantile k interpolates between ranks 2k and 2k + 1 */
+    double fraction[4], at[8], last;
+    int64_t next_rank; /* the smallest rank not yet reached */
+};
+
+static void
+running_next_rank(struct running *r)
 {
-    struct sum sum = {0, 0};
-    for (size_t i = 0; i < n; i++)
-        sum_add(&sum, us[i]);
+    r->next_rank = INT64_MAX;
+    for (int j = 0; j < 8; j++)
+        if (r->rank[j] >= r->seen && r->rank[j] < r->next_rank) r->next_rank = r->rank[j];
+}
+
+static void
+running_start(struct running *r, int64_t count)
+{
+    *r = (struct running){.count = count};
+    for (int k = 0; k < 4; k++) {
+        int64_t lo = rank_below(count, quantiles[k], &r->fraction[k]);
+        r->rank[2 * k] = lo;
+        r->rank[2 * k + 1] = lo + 1 < count ? lo + 1 : count - 1;
+    }
+    running_next_rank(r);
+}
+
+static void
+running_add(struct running *r, double us)
+{
+    sum_add(&r->sum, us);
+    if (r->seen == r->next_rank) {
+        for (int j = 0; j < 8; j++)
+            if (r->rank[j] == r->seen) r->at[j] = us;
+        r->seen++;
+        running_next_rank(r);
+    } else {
+        r->seen++;
+    }
+    r->last = us;
+}
+
+/* Statistics, in ms, of a group that was fed all its count >= 1 values in µs. */
+static struct latency_stats
+running_stats(const struct running *r)
+{
     double p[4];
     for (int k = 0; k < 4; k++)
-        p[k] = percentile_sorted(us, n, quantiles[k]);
+        p[k] = lerp(r->at[2 * k], r->at[2 * k + 1], r->fraction[k]);
     return (struct latency_stats){
-        .count = (int64_t)n,
-        .mean = sum_value(&sum) / (double)n / 1000,
+        .count = r->count,
+        .mean = sum_value(&r->sum) / (double)r->count / 1000,
         .p50 = p[0] / 1000,
         .p90 = p[1] / 1000,
         .p95 = p[2] / 1000,
         .p99 = p[3] / 1000,
-        .max = us[n - 1] / 1000,
+        .max = r->last / 1000,
     };
 }
 
@@ -178,23 +254,36 @@ double_of(uint64_t key)
     return x;
 }
 
+static uint64_t
+column_key(const struct column *c, uint32_t row)
+{
+    return c->wide ? c->wide[row] : c->narrow[row];
+}
+
+static double
+column_value(const struct column *c, uint32_t row)
+{
+    return c->wide ? double_of(c->wide[row]) : (double)c->narrow[row];
+}
+
 /*
- * Sorts the n row indices in rows by keys[row], least significant byte
- * first, skipping the bytes every key shares (integer latencies leave the
- * low mantissa bytes zero). Stable. Returns the buffer holding the result:
- * rows or scratch.
+ * Sorts the n row indices in rows by the column's key of each row, least
+ * significant byte first, skipping the bytes every key shares (integer
+ * latencies leave the high bytes, and as doubles the low mantissa bytes,
+ * zero). Stable. Returns the buffer holding the result: rows or scratch.
  */
 static uint32_t *
-sort_rows_by_key(const uint64_t *keys, uint32_t *rows, uint32_t *scratch, size_t n)
+sort_rows_by_key(const struct column *c, uint32_t *rows, uint32_t *scratch, size_t n)
 {
     size_t counts[8][256] = {{0}};
+    int bytes = c->wide ? 8 : 4;
     for (size_t i = 0; i < n; i++) {
-        uint64_t k = keys[rows[i]];
-        for (int b = 0; b < 8; b++)
+        uint64_t k = column_key(c, rows[i]);
+        for (int b = 0; b < bytes; b++)
             counts[b][(k >> (8 * b)) & 255]++;
     }
-    for (int b = 0; b < 8 && n; b++) {
-        if (counts[b][(keys[rows[0]] >> (8 * b)) & 255] == n) continue;
+    for (int b = 0; b < bytes && n; b++) {
+        if (counts[b][(column_key(c, rows[0]) >> (8 * b)) & 255] == n) continue;
         size_t offset[256], at = 0;
         for (int d = 0; d < 256; d++) {
             offset[d] = at;
@@ -202,7 +291,7 @@ sort_rows_by_key(const uint64_t *keys, uint32_t *rows, uint32_t *scratch, size_t
         }
         for (size_t i = 0; i < n; i++) {
             uint32_t row = rows[i];
-            scratch[offset[(keys[row] >> (8 * b)) & 255]++] = row;
+            scratch[offset[(column_key(c, row) >> (8 * b)) & 255]++] = row;
         }
         uint32_t *swap = rows;
         rows = scratch;
@@ -235,11 +324,21 @@ new_group(struct summary_internal *in, enum dimension d)
     return 0;
 }
 
+/* Rows come in runs of the same slo_class and tenant: the previous row's name is tried first. */
 static int
 name_group(struct summary_internal *in, enum dimension d, const char *name, uint32_t *id)
 {
+    if (in->have_last_name[d] &&
+        strcmp(name_pool_name(in->names[d], in->last_name[d]), name) == 0) {
+        *id = in->last_name[d];
+        return 0;
+    }
     int rc = name_pool_intern(in->names[d], name, id);
     if (!rc && *id == in->num_groups[d]) rc = new_group(in, d);
+    if (!rc) {
+        in->last_name[d] = *id;
+        in->have_last_name[d] = true;
+    }
     return rc;
 }
 
@@ -279,24 +378,61 @@ pool_of(const struct summary_internal *in, int64_t instance)
     return -1;
 }
 
+/* The priority level of a slo_class group, adding the level when new. */
 static int
-add_queued(struct summary *s, const struct request_result *q)
+priority_level(struct summary_internal *in, uint32_t slo_group, const char *slo_class,
+               uint32_t *level)
 {
-    struct summary_internal *in = s->internal;
+    if (slo_group >= in->slo_level_size) {
+        size_t size = in->slo_level_size ? 2 * in->slo_level_size : 16;
+        while (size <= slo_group)
+            size *= 2;
+        int32_t *grown = realloc(in->slo_level, size * sizeof *grown);
+        if (!grown) return internal_error("out of memory");
+        for (size_t i = in->slo_level_size; i < size; i++)
+            grown[i] = -1;
+        in->slo_level = grown;
+        in->slo_level_size = size;
+    }
+    if (in->slo_level[slo_group] < 0) {
+        int32_t priority = (int32_t)cluster_priority_of(&in->priorities, slo_class);
+        size_t l = 0;
+        while (l < in->num_levels && in->level_priority[l] != priority)
+            l++;
+        if (l == MAX_PRIORITY_LEVELS) {
+            /* reported by count_priority_inversions(), once every row is read */
+            in->too_many_levels = true;
+            l = 0;
+        } else if (l == in->num_levels) {
+            in->level_priority[in->num_levels++] = priority;
+        }
+        in->slo_level[slo_group] = (int32_t)l;
+    }
+    *level = (uint32_t)in->slo_level[slo_group];
+    return 0;
+}
+
+static int
+add_queued(struct summary_internal *in, const struct request_result *q, const uint32_t *group)
+{
     if (in->num_queued == in->queued_capacity) {
         size_t capacity = in->queued_capacity ? 2 * in->queued_capacity : 1024;
-        struct queued_row *grown = realloc(in->queued, capacity * sizeof *grown);
-        if (!grown) return internal_error("out of memory");
-        in->queued = grown;
+        int64_t *queued = realloc(in->queued_us, capacity * sizeof *queued);
+        if (queued) in->queued_us = queued;
+        int64_t *scheduled = realloc(in->scheduled_us, capacity * sizeof *scheduled);
+        if (scheduled) in->scheduled_us = scheduled;
+        uint32_t *queue = realloc(in->queue_of, capacity * sizeof *queue);
+        if (queue) in->queue_of = queue;
+        if (!queued || !scheduled || !queue) return internal_error("out of memory");
         in->queued_capacity = capacity;
     }
-    int64_t priority = cluster_priority_of(&in->priorities, q->slo_class);
-    in->queued[in->num_queued++] = (struct queued_row){
-        .queued_us = q->queued_us,
-        .scheduled_us = q->scheduled_us == TIME_NONE ? INT64_MAX : q->scheduled_us,
-        .instance = q->instance,
-        .priority = (int32_t)priority,
-    };
+    uint32_t level = 0;
+    int rc = priority_level(in, group[BY_SLO_CLASS], q->slo_class, &level);
+    if (rc) return rc;
+    size_t i = in->num_queued++;
+    in->queued_us[i] = q->queued_us;
+    in->scheduled_us[i] = q->scheduled_us == TIME_NONE ? INT64_MAX : q->scheduled_us;
+    in->queue_of[i] = group[BY_INSTANCE] << LEVEL_BITS | level;
     return 0;
 }
 
@@ -326,6 +462,71 @@ count_row(struct summary_section *s, const struct result_row *row, bool slo_met)
            !sum_overflows(&s->ok_cached_tokens, q->cached_tokens);
 }
 
+static uint64_t
+combo_hash(const uint32_t *group)
+{
+    uint64_t h = group[BY_SLO_CLASS];
+    h = h * 0x9e3779b97f4a7c15u + group[BY_TENANT];
+    h = h * 0x9e3779b97f4a7c15u + group[BY_INSTANCE];
+    return (h * 0x9e3779b97f4a7c15u) >> 32;
+}
+
+static bool
+same_combo(const struct combo *c, const uint32_t *group)
+{
+    return c->group[BY_SLO_CLASS] == group[BY_SLO_CLASS] &&
+           c->group[BY_TENANT] == group[BY_TENANT] && c->group[BY_INSTANCE] == group[BY_INSTANCE];
+}
+
+static int
+grow_combo_slots(struct summary_internal *in)
+{
+    size_t size = in->num_combo_slots ? 2 * in->num_combo_slots : 64;
+    uint32_t *slots = calloc(size, sizeof *slots);
+    if (!slots) return internal_error("out of memory");
+    for (size_t c = 0; c < in->num_combos; c++) {
+        size_t at = combo_hash(in->combos[c].group) & (size - 1);
+        while (slots[at])
+            at = (at + 1) & (size - 1);
+        slots[at] = (uint32_t)c + 1;
+    }
+    free(in->combo_slots);
+    in->combo_slots = slots;
+    in->num_combo_slots = size;
+    return 0;
+}
+
+/* The id of an ok row's groups (the pool follows from the instance), adding it when new. */
+static int
+combo_id(struct summary_internal *in, const uint32_t *group, uint32_t *id)
+{
+    if (in->num_combos && same_combo(&in->combos[in->last_combo], group)) {
+        *id = in->last_combo;
+        return 0;
+    }
+    if (2 * (in->num_combos + 1) > in->num_combo_slots && grow_combo_slots(in)) return ERR_INTERNAL;
+    size_t mask = in->num_combo_slots - 1, at = combo_hash(group) & mask;
+    for (; in->combo_slots[at]; at = (at + 1) & mask)
+        if (same_combo(&in->combos[in->combo_slots[at] - 1], group)) {
+            *id = in->last_combo = in->combo_slots[at] - 1;
+            return 0;
+        }
+    if (in->num_combos == UINT32_MAX - 1) return internal_error("too many distinct groups");
+    if (in->num_combos == in->combo_capacity) {
+        size_t capacity = in->combo_capacity ? 2 * in->combo_capacity : 16;
+        struct combo *grown = realloc(in->combos, capacity * sizeof *grown);
+        if (!grown) return internal_error("out of memory");
+        in->combos = grown;
+        in->combo_capacity = capacity;
+    }
+    struct combo *c = &in->combos[in->num_combos];
+    memcpy(c->group, group, sizeof c->group);
+    if (!in->num_groups[BY_POOL]) c->group[BY_POOL] = UINT32_MAX;
+    in->combo_slots[at] = (uint32_t)in->num_combos + 1;
+    *id = in->last_combo = (uint32_t)in->num_combos++;
+    return 0;
+}
+
 static int
 grow_ok_columns(struct summary_internal *in)
 {
@@ -333,16 +534,49 @@ grow_ok_columns(struct summary_internal *in)
     if (capacity > (size_t)UINT32_MAX) capacity = UINT32_MAX;
     if (capacity == in->ok_capacity) return internal_error("more than 2^32 - 1 ok requests");
     for (int m = 0; m < NMETRICS; m++) {
-        uint64_t *grown = realloc(in->keys[m], capacity * sizeof *grown);
-        if (!grown) return internal_error("out of memory");
-        in->keys[m] = grown;
+        struct column *c = &in->columns[m];
+        if (c->wide) {
+            uint64_t *grown = realloc(c->wide, capacity * sizeof *grown);
+            if (!grown) return internal_error("out of memory");
+            c->wide = grown;
+        } else {
+            uint32_t *grown = realloc(c->narrow, capacity * sizeof *grown);
+            if (!grown) return internal_error("out of memory");
+            c->narrow = grown;
+        }
     }
-    for (int d = 0; d < NDIMENSIONS; d++) {
-        uint32_t *grown = realloc(in->group[d], capacity * sizeof *grown);
-        if (!grown) return internal_error("out of memory");
-        in->group[d] = grown;
-    }
+    uint32_t *grown = realloc(in->combo_of, capacity * sizeof *grown);
+    if (!grown) return internal_error("out of memory");
+    in->combo_of = grown;
     in->ok_capacity = capacity;
+    return 0;
+}
+
+static int
+widen(struct summary_internal *in, struct column *c)
+{
+    uint64_t *wide = malloc((in->ok_capacity ? in->ok_capacity : 1) * sizeof *wide);
+    if (!wide) return internal_error("out of memory");
+    for (size_t i = 0; i < in->num_ok; i++)
+        wide[i] = c->narrow[i] == NARROW_NONE ? KEY_NONE : key_of((double)c->narrow[i]);
+    free(c->narrow);
+    c->narrow = NULL;
+    c->wide = wide;
+    return 0;
+}
+
+/* Stores row i's latency in µs; has = false: no value. */
+static int
+column_set(struct summary_internal *in, struct column *c, size_t i, bool has, int64_t us)
+{
+    if (!c->wide && has && us >= (int64_t)NARROW_NONE) {
+        int rc = widen(in, c);
+        if (rc) return rc;
+    }
+    if (c->wide)
+        c->wide[i] = has ? key_of((double)us) : KEY_NONE;
+    else
+        c->narrow[i] = has ? (uint32_t)us : NARROW_NONE;
     return 0;
 }
 
@@ -351,7 +585,7 @@ add_row(struct summary *s, const struct result_row *row, const char *name)
 {
     struct summary_internal *in = s->internal;
     const struct request_result *q = &row->result;
-    uint32_t group[NDIMENSIONS];
+    uint32_t group[NDIMENSIONS] = {0, 0, 0, UINT32_MAX};
     int rc = name_group(in, BY_SLO_CLASS, q->slo_class, &group[BY_SLO_CLASS]);
     if (!rc) rc = name_group(in, BY_TENANT, q->tenant, &group[BY_TENANT]);
     if (!rc && q->instance >= 0) rc = instance_group(in, q->instance, &group[BY_INSTANCE]);
@@ -363,7 +597,7 @@ add_row(struct summary *s, const struct result_row *row, const char *name)
                          name, row->line, q->instance, in->pool_end[in->num_groups[BY_POOL] - 1]);
         group[BY_POOL] = (uint32_t)k;
     }
-    if (q->instance >= 0 && q->queued_us != TIME_NONE && (rc = add_queued(s, q))) return rc;
+    if (q->instance >= 0 && q->queued_us != TIME_NONE && (rc = add_queued(in, q, group))) return rc;
 
     bool slo_met = meets_slo(&s->options, row);
     bool fits = count_row(&s->all, row, slo_met);
@@ -382,14 +616,17 @@ add_row(struct summary *s, const struct result_row *row, const char *name)
 
     if (q->status != STATUS_OK) return 0;
     if (in->num_ok == in->ok_capacity && (rc = grow_ok_columns(in))) return rc;
-    size_t i = in->num_ok++;
-    in->keys[TTFT][i] = key_of((double)row->ttft_us);
-    in->keys[TPOT][i] = row->has_tpot ? key_of(row->tpot_us) : KEY_NONE;
-    in->keys[E2E][i] = key_of((double)row->e2e_us);
-    in->keys[QUEUEING][i] =
-        q->scheduled_us != TIME_NONE ? key_of((double)(q->scheduled_us - q->arrival_us)) : KEY_NONE;
-    for (int d = 0; d < NDIMENSIONS; d++)
-        in->group[d][i] = group[d];
+    size_t i = in->num_ok;
+    /* ok rows always have an instance (the reader checks it) */
+    if ((rc = combo_id(in, group, &in->combo_of[i])) ||
+        (rc = column_set(in, &in->columns[TTFT], i, true, row->ttft_us)) ||
+        (rc = column_set(in, &in->columns[E2E], i, true, row->e2e_us)) ||
+        (rc = column_set(in, &in->columns[QUEUEING], i, q->scheduled_us != TIME_NONE,
+                         q->scheduled_us - q->arrival_us)))
+        return rc;
+    if (!in->columns[TPOT].wide && (rc = widen(in, &in->columns[TPOT]))) return rc;
+    in->columns[TPOT].wide[i] = row->has_tpot ? key_of(row->tpot_us) : KEY_NONE;
+    in->num_ok++;
     return 0;
 }
 
@@ -426,11 +663,58 @@ stats_slot(struct summary_section *section, enum metric m)
 }
 
 /*
- * For each metric: one sort of the ok requests by value, then for each
- * dimension a stable scatter by group, which leaves every group's values
- * ascending. O(n) memory beyond the columns: two index arrays and one of
- * doubles.
+ * The statistics of one metric in every section: the ok requests with a
+ * value, sorted by it (sorted[0..n-1]), are fed in that order to the run's
+ * section and to each group's, so every group sees its values ascending.
+ * A dimension with a single group holds every ok request, so its group's
+ * statistics are the run's.
  */
+static int
+metric_stats(struct summary *s, enum metric m, const uint32_t *sorted, size_t n)
+{
+    struct summary_internal *in = s->internal;
+    const struct column *column = &in->columns[m];
+    struct running all, *running[NDIMENSIONS] = {NULL};
+    int64_t *count = calloc(in->num_combos, sizeof *count);
+    int rc = count ? 0 : internal_error("out of memory");
+    for (int d = 0; d < NDIMENSIONS && !rc; d++)
+        if (in->num_groups[d] > 1 && !(running[d] = calloc(in->num_groups[d], sizeof **running)))
+            rc = internal_error("out of memory");
+    if (rc) goto done;
+    for (size_t i = 0; i < n; i++)
+        count[in->combo_of[sorted[i]]]++;
+    running_start(&all, (int64_t)n);
+    for (int d = 0; d < NDIMENSIONS; d++) {
+        if (!running[d]) continue;
+        for (size_t c = 0; c < in->num_combos; c++)
+            if (in->combos[c].group[d] != UINT32_MAX)
+                running[d][in->combos[c].group[d]].count += count[c];
+        for (size_t g = 0; g < in->num_groups[d]; g++)
+            running_start(&running[d][g], running[d][g].count);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t row = sorted[i];
+        double us = column_value(column, row);
+        const struct combo *c = &in->combos[in->combo_of[row]];
+        running_add(&all, us);
+        for (int d = 0; d < NDIMENSIONS; d++)
+            if (running[d]) running_add(&running[d][c->group[d]], us);
+    }
+    *stats_slot(&s->all, m) = running_stats(&all);
+    for (int d = 0; d < NDIMENSIONS; d++)
+        for (size_t g = 0; g < in->num_groups[d]; g++)
+            if (!running[d])
+                *stats_slot(&in->sections[d][g], m) = *stats_slot(&s->all, m);
+            else if (running[d][g].count)
+                *stats_slot(&in->sections[d][g], m) = running_stats(&running[d][g]);
+done:
+    free(count);
+    for (int d = 0; d < NDIMENSIONS; d++)
+        free(running[d]);
+    return rc;
+}
+
+/* For each metric, one radix sort of the ok requests by value, then metric_stats(). */
 static int
 latency_stats(struct summary *s)
 {
@@ -438,51 +722,23 @@ latency_stats(struct summary *s)
     size_t n = in->num_ok;
     if (!n) return 0;
     uint32_t *rows = malloc(n * sizeof *rows), *scratch = malloc(n * sizeof *scratch);
-    double *values = malloc(n * sizeof *values);
-    size_t max_groups = 1;
-    for (int d = 0; d < NDIMENSIONS; d++)
-        if (in->num_groups[d] > max_groups) max_groups = in->num_groups[d];
-    size_t *offset = malloc((max_groups + 1) * sizeof *offset);
-    int rc = 0;
-    if (!rows || !scratch || !values || !offset) {
-        rc = internal_error("out of memory");
-        goto done;
-    }
-    for (int m = 0; m < NMETRICS; m++) {
-        const uint64_t *keys = in->keys[m];
+    int rc = rows && scratch ? 0 : internal_error("out of memory");
+    for (int m = 0; m < NMETRICS && !rc; m++) {
+        const struct column *c = &in->columns[m];
         size_t present = 0;
-        for (size_t i = 0; i < n; i++)
-            if (keys[i] != KEY_NONE) rows[present++] = (uint32_t)i;
-        if (!present) continue;
-        uint32_t *sorted = sort_rows_by_key(keys, rows, scratch, present);
-        for (size_t i = 0; i < present; i++)
-            values[i] = double_of(keys[sorted[i]]);
-        *stats_slot(&s->all, m) = stats_of_sorted(values, present);
-        for (int d = 0; d < NDIMENSIONS; d++) {
-            size_t groups = in->num_groups[d];
-            const uint32_t *group = in->group[d];
-            if (!groups) continue;
-            memset(offset, 0, (groups + 1) * sizeof *offset);
-            for (size_t i = 0; i < present; i++)
-                offset[group[sorted[i]] + 1]++;
-            for (size_t g = 0; g < groups; g++)
-                offset[g + 1] += offset[g];
-            for (size_t i = 0; i < present; i++) {
-                uint32_t row = sorted[i];
-                values[offset[group[row]]++] = double_of(keys[row]);
-            }
-            /* offset[g] now ends group g, which starts where group g - 1 ends */
-            for (size_t g = 0, start = 0; g < groups; start = offset[g], g++)
-                if (offset[g] > start)
-                    *stats_slot(&in->sections[d][g], m) =
-                        stats_of_sorted(values + start, offset[g] - start);
+        if (c->wide) {
+            for (size_t i = 0; i < n; i++)
+                if (c->wide[i] != KEY_NONE) rows[present++] = (uint32_t)i;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                if (c->narrow[i] != NARROW_NONE) rows[present++] = (uint32_t)i;
         }
+        if (present)
+            rc = metric_stats(s, (enum metric)m, sort_rows_by_key(c, rows, scratch, present),
+                              present);
     }
-done:
     free(rows);
     free(scratch);
-    free(values);
-    free(offset);
     return rc;
 }
 
@@ -606,21 +862,15 @@ sorted_groups(struct summary *s, enum dimension d, struct summary_group **out, s
 
 /* ---- priority inversions ---- */
 
-/* By instance, then latest queue entry first. */
-static int
-compare_queued(const void *a, const void *b)
-{
-    const struct queued_row *x = a, *y = b;
-    if (x->instance != y->instance) return x->instance < y->instance ? -1 : 1;
-    return x->queued_us > y->queued_us ? -1 : x->queued_us < y->queued_us;
-}
-
 /*
  * A request a is overtaken when a request b of the same instance with a
  * larger priority number entered the queue strictly later and was
- * scheduled strictly earlier. Each instance is swept from its latest queue
- * entry back, keeping per priority level the earliest scheduling among
- * the requests queued later than the current group: O(n log n + n levels).
+ * scheduled strictly earlier. The requests are ordered by instance, latest
+ * queue entry first (a radix sort by entry time, then a stable counting
+ * sort by instance), and each instance is swept in that order, keeping per
+ * priority level the earliest scheduling among the requests queued later
+ * than the current group: O(n levels). With one level nothing can be
+ * overtaken.
  */
 static int
 count_priority_inversions(struct summary *s)
@@ -628,48 +878,80 @@ count_priority_inversions(struct summary *s)
     struct summary_internal *in = s->internal;
     size_t n = in->num_queued;
     s->priority_inversions = 0;
-    if (!n) return 0;
-    qsort(in->queued, n, sizeof *in->queued, compare_queued);
-    int32_t levels[64];
-    size_t num_levels = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t l = 0;
-        while (l < num_levels && levels[l] != in->queued[i].priority) l++;
-        if (l < num_levels) continue;
-        if (num_levels == sizeof levels / sizeof *levels)
-            return error("more than %zu distinct priorities", num_levels);
-        levels[num_levels++] = in->queued[i].priority;
+    if (in->too_many_levels) return error("more than %d distinct priorities", MAX_PRIORITY_LEVELS);
+    if (in->num_levels < 2) return 0;
+    uint64_t *keys = malloc(n * sizeof *keys);
+    uint32_t *rows = malloc(n * sizeof *rows), *scratch = malloc(n * sizeof *scratch);
+    size_t groups = in->num_groups[BY_INSTANCE];
+    size_t *start = calloc(groups + 1, sizeof *start);
+    if (!keys || !rows || !scratch || !start) {
+        free(keys);
+        free(rows);
+        free(scratch);
+        free(start);
+        return internal_error("out of memory");
     }
-    int64_t earliest[64];
-    for (size_t i = 0; i < n;) {
-        for (size_t l = 0; l < num_levels; l++) earliest[l] = INT64_MAX;
-        int32_t instance = in->queued[i].instance;
-        while (i < n && in->queued[i].instance == instance) {
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = ~(uint64_t)in->queued_us[i];
+        rows[i] = (uint32_t)i;
+    }
+    const struct column by_entry = {.wide = keys};
+    uint32_t *sorted = sort_rows_by_key(&by_entry, rows, scratch, n);
+    uint32_t *grouped = sorted == rows ? scratch : rows;
+    for (size_t i = 0; i < n; i++)
+        start[(in->queue_of[i] >> LEVEL_BITS) + 1]++;
+    for (size_t g = 0; g < groups; g++)
+        start[g + 1] += start[g];
+    for (size_t i = 0; i < n; i++)
+        grouped[start[in->queue_of[sorted[i]] >> LEVEL_BITS]++] = sorted[i];
+    /* start[g] now ends instance group g */
+    const uint32_t level_mask = (1u << LEVEL_BITS) - 1;
+    int64_t earliest[MAX_PRIORITY_LEVELS];
+    for (size_t g = 0, i = 0; g < groups; g++) {
+        for (size_t l = 0; l < in->num_levels; l++)
+            earliest[l] = INT64_MAX;
+        while (i < start[g]) {
             size_t end = i;
-            while (end < n && in->queued[end].instance == instance &&
-                   in->queued[end].queued_us == in->queued[i].queued_us)
+            int64_t entry = in->queued_us[grouped[i]];
+            while (end < start[g] && in->queued_us[grouped[end]] == entry)
                 end++;
             for (size_t j = i; j < end; j++) {
-                const struct queued_row *a = &in->queued[j];
-                for (size_t l = 0; l < num_levels; l++)
-                    if (levels[l] > a->priority && earliest[l] < a->scheduled_us) {
+                uint32_t a = grouped[j];
+                int32_t priority = in->level_priority[in->queue_of[a] & level_mask];
+                for (size_t l = 0; l < in->num_levels; l++)
+                    if (in->level_priority[l] > priority && earliest[l] < in->scheduled_us[a]) {
                         s->priority_inversions++;
                         break;
                     }
             }
             for (size_t j = i; j < end; j++) {
-                const struct queued_row *b = &in->queued[j];
-                size_t l = 0;
-                while (levels[l] != b->priority) l++;
-                if (b->scheduled_us < earliest[l]) earliest[l] = b->scheduled_us;
+                uint32_t b = grouped[j], l = in->queue_of[b] & level_mask;
+                if (in->scheduled_us[b] < earliest[l]) earliest[l] = in->scheduled_us[b];
             }
             i = end;
         }
     }
+    free(keys);
+    free(rows);
+    free(scratch);
+    free(start);
     return 0;
 }
 
 /* ---- the entry points ---- */
+
+static void
+free_ok_columns(struct summary_internal *in)
+{
+    for (int m = 0; m < NMETRICS; m++) {
+        free(in->columns[m].narrow);
+        free(in->columns[m].wide);
+        in->columns[m] = (struct column){NULL, NULL};
+    }
+    free(in->combo_of);
+    in->combo_of = NULL;
+    in->num_ok = in->ok_capacity = 0;
+}
 
 static struct summary *
 summary_new(const struct summary_options *options)
@@ -727,6 +1009,7 @@ summary_compute(FILE *results, const char *results_name, const char *itl_path,
     int rc = read_results(s, results, results_name);
     if (!rc && itl_path) rc = read_itl(s, itl_path, &histogram);
     if (!rc) rc = latency_stats(s);
+    free_ok_columns(s->internal); /* the percentiles are all the summary needs of them */
     if (!rc && histogram) rc = itl_stats(s, histogram, itl_path);
     itl_histogram_free(histogram);
     if (!rc) rc = sorted_groups(s, BY_SLO_CLASS, &s->by_slo_class, &s->num_slo_classes);
@@ -760,13 +1043,15 @@ summary_free(struct summary *s)
         name_pool_free(in->names[1]);
         free(in->instance_group);
         free(in->group_instance);
-        for (int d = 0; d < NDIMENSIONS; d++) {
+        for (int d = 0; d < NDIMENSIONS; d++)
             free(in->sections[d]);
-            free(in->group[d]);
-        }
-        for (int m = 0; m < NMETRICS; m++)
-            free(in->keys[m]);
-        free(in->queued);
+        free(in->combos);
+        free(in->combo_slots);
+        free_ok_columns(in);
+        free(in->queued_us);
+        free(in->scheduled_us);
+        free(in->queue_of);
+        free(in->slo_level);
         free(in);
     }
     free(s->by_slo_class);

@@ -6,11 +6,14 @@
  * summary_compute() reads and validates all input first, then computes
  * exact statistics; summary_write_json() renders them in memory and writes
  * the whole document at once, so a failure never leaves a complete-looking
- * JSON behind. Memory: one record per status ok request (four latencies as
- * doubles and four group ids, 48 bytes) for the exact percentiles, one of
- * 24 bytes per queued request for the priority-inversion count, plus the
- * ITL histogram; slo_class and tenant strings are interned, never stored
- * per request.
+ * JSON behind. Memory: 24 bytes per status ok request for the exact
+ * percentiles (ttft, e2e and queueing as 32-bit microseconds, widened to
+ * 64 bits in a run with a latency of 2^32 - 1 µs or more; tpot as a 64-bit
+ * key; one id standing for its slo_class, tenant, instance and pool),
+ * plus 8 while sorting, freed once the percentiles are known; 20 bytes per
+ * queued request for the priority-inversion count (sorted only when the
+ * queued requests have two priorities or more); the ITL histogram.
+ * slo_class and tenant strings are interned, never stored per request.
  *
  * Percentiles are Hyndman and Fan's type 7 (numpy's default "linear"): for
  * n sorted values x[0..n-1] and p in [0, 1], h = (n - 1) p, and the result

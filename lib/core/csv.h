@@ -70,9 +70,13 @@ int csv_table_open(struct csv_table *table, FILE *in, const char *name,
 /* 1: *out holds a record of the header's width; 0: end of input; ERR_DATA. */
 int csv_table_next(struct csv_table *table, struct csv_record *out);
 const char *csv_table_name(const struct csv_table *table);
-/* The text of a column in rec, "" when the header lacks that column. */
-const char *csv_table_field(const struct csv_table *table, const struct csv_record *rec,
-                            size_t column);
+/* The text of a column in rec, "" when the header lacks that column. Inline: readers call it
+ * for every field of every record. */
+static inline const char *
+csv_table_field(const struct csv_table *table, const struct csv_record *rec, size_t column)
+{
+    return table->index[column] < 0 ? "" : rec->fields[table->index[column]];
+}
 /* Reports "file:line:column: field 'NAME': why: 'text'" (column: the field's
  * 1-based position in the record); returns ERR_DATA. */
 int csv_table_bad(const struct csv_table *table, const struct csv_record *rec, size_t column,
