@@ -160,12 +160,53 @@ load_gpus(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog 
     return 0;
 }
 
+/* The optional layout fields agree with each other (catalog.h, struct model_arch). */
+static int
+check_model_layout(const struct yaml_doc *doc, const struct yaml_node *g, const char *id,
+                   struct model_arch *m)
+{
+    static const char *const moe[] = {"moe_intermediate", "shared_experts", "dense_layers", NULL};
+    static const char *const mla[] = {"q_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
+                                      "v_head_dim", "index_heads", "index_head_dim", NULL};
+    for (const char *const *k = moe; *k; k++)
+        if (m->experts == 0 && yaml_get(g, *k))
+            return config_error("%s:%ld: model '%s': '%s' needs experts", doc->name,
+                                yaml_get(g, *k)->line, id, *k);
+    if (m->dense_layers > m->layers)
+        return config_error("%s:%ld: model '%s': dense_layers exceeds layers", doc->name,
+                            yaml_get(g, "dense_layers")->line, id);
+    if (m->kv_lora_rank == 0) {
+        for (const char *const *k = mla; *k; k++)
+            if (yaml_get(g, *k))
+                return config_error("%s:%ld: model '%s': '%s' needs kv_lora_rank", doc->name,
+                                    yaml_get(g, *k)->line, id, *k);
+        return 0;
+    }
+    for (const char *const *k = mla + 1; k < mla + 4; k++)
+        if (!yaml_get(g, *k))
+            return config_error("%s:%ld: model '%s' with kv_lora_rank needs '%s'", doc->name,
+                                g->line, id, *k);
+    if ((m->index_heads > 0) != (m->index_head_dim > 0))
+        return config_error("%s:%ld: model '%s': index_heads and index_head_dim go together",
+                            doc->name, g->line, id);
+    int64_t key_dim = m->qk_nope_head_dim + m->qk_rope_head_dim;
+    if (m->head_dim && m->head_dim != key_dim)
+        return config_error("%s:%ld: model '%s': with kv_lora_rank, head_dim is qk_nope_head_dim "
+                            "+ qk_rope_head_dim (%lld)",
+                            doc->name, yaml_get(g, "head_dim")->line, id, (long long)key_dim);
+    m->head_dim = key_dim;
+    return 0;
+}
+
 static int
 load_models(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog *c)
 {
-    static const char *const keys[] = {"layers", "hidden", "heads", "kv_heads", "head_dim",
-                                       "intermediate", "vocab", "experts", "experts_per_token",
-                                       "max_model_len", "tied_embeddings", "weight_bytes", NULL};
+    static const char *const keys[] = {
+        "layers", "hidden", "heads", "kv_heads", "head_dim", "intermediate", "vocab", "experts",
+        "experts_per_token", "moe_intermediate", "shared_experts", "dense_layers", "kv_lora_rank",
+        "q_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "index_heads",
+        "index_head_dim", "max_model_len", "tied_embeddings", "weight_bytes",
+        "attention_weight_bytes", "embedding_weight_bytes", NULL};
     static const char *const required[] = {"layers", "hidden", "heads", "kv_heads",
                                            "intermediate", "vocab", "max_model_len", NULL};
     if (yaml_expect(doc, n, YAML_MAP, "models")) return ERR_CONFIG;
@@ -189,9 +230,24 @@ load_models(const struct yaml_doc *doc, const struct yaml_node *n, struct catalo
             yaml_get_i64(doc, g, "vocab", 1, MAX_COUNT, &m->vocab) ||
             yaml_get_i64(doc, g, "experts", 0, 100000, &m->experts) ||
             yaml_get_i64(doc, g, "experts_per_token", 0, 100000, &m->experts_per_token) ||
+            yaml_get_i64(doc, g, "moe_intermediate", 1, MAX_COUNT, &m->moe_intermediate) ||
+            yaml_get_i64(doc, g, "shared_experts", 0, 100000, &m->shared_experts) ||
+            yaml_get_i64(doc, g, "dense_layers", 0, 100000, &m->dense_layers) ||
+            yaml_get_i64(doc, g, "kv_lora_rank", 0, 1000000, &m->kv_lora_rank) ||
+            yaml_get_i64(doc, g, "q_lora_rank", 0, 1000000, &m->q_lora_rank) ||
+            yaml_get_i64(doc, g, "qk_nope_head_dim", 1, 100000, &m->qk_nope_head_dim) ||
+            yaml_get_i64(doc, g, "qk_rope_head_dim", 1, 100000, &m->qk_rope_head_dim) ||
+            yaml_get_i64(doc, g, "v_head_dim", 1, 100000, &m->v_head_dim) ||
+            yaml_get_i64(doc, g, "index_heads", 0, 100000, &m->index_heads) ||
+            yaml_get_i64(doc, g, "index_head_dim", 0, 100000, &m->index_head_dim) ||
             yaml_get_i64(doc, g, "max_model_len", 1, MAX_COUNT, &m->max_model_len) ||
             yaml_get_bool(doc, g, "tied_embeddings", &m->tied_embeddings) ||
             yaml_get_i64(doc, g, "weight_bytes", 1, 8, &m->weight_bytes))
+            return ERR_CONFIG;
+        m->attention_weight_bytes = m->embedding_weight_bytes = m->weight_bytes;
+        if (yaml_get_i64(doc, g, "attention_weight_bytes", 1, 8, &m->attention_weight_bytes) ||
+            yaml_get_i64(doc, g, "embedding_weight_bytes", 1, 8, &m->embedding_weight_bytes) ||
+            check_model_layout(doc, g, n->keys[i], m))
             return ERR_CONFIG;
         if (!m->head_dim) m->head_dim = m->hidden / m->heads;
     }

@@ -70,32 +70,111 @@ catalog_coefficients(const struct catalog *c, const char *model, const char *gpu
     return best;
 }
 
-/* The attention projections of one layer (q, k, v, o). */
+/* One expert's MLP width. */
 static double
-attention_parameters(const struct model_arch *m)
+expert_width(const struct model_arch *m)
 {
-    double h = (double)m->hidden, q = (double)(m->heads * m->head_dim),
-           kv = (double)(m->kv_heads * m->head_dim);
-    return h * q + 2 * h * kv + q * h;
+    return (double)(m->moe_intermediate > 0 ? m->moe_intermediate : m->intermediate);
+}
+
+/* Layers with a mixture-of-experts MLP, and layers with a dense one. */
+static double
+moe_layers(const struct model_arch *m)
+{
+    return m->experts > 0 ? (double)(m->layers - m->dense_layers) : 0;
+}
+
+static double
+dense_mlp_layers(const struct model_arch *m)
+{
+    return (double)(m->experts > 0 ? m->dense_layers : m->layers);
+}
+
+/*
+ * The attention projections of one layer that tensor parallelism splits by
+ * head: q, k, v and o; with latent attention, the query projection (from
+ * the q latent, or from the hidden state without one), the up-projection
+ * of the KV latent to each head's key (nope part) and value, and o.
+ */
+static double
+split_attention_parameters(const struct model_arch *m)
+{
+    double h = (double)m->hidden;
+    if (m->kv_lora_rank == 0) {
+        double q = (double)(m->heads * m->head_dim), kv = (double)(m->kv_heads * m->head_dim);
+        return h * q + 2 * h * kv + q * h;
+    }
+    double heads = (double)m->heads, q_in = m->q_lora_rank > 0 ? (double)m->q_lora_rank : h;
+    double key = (double)(m->qk_nope_head_dim + m->qk_rope_head_dim);
+    double up = (double)m->kv_lora_rank * heads * (double)(m->qk_nope_head_dim + m->v_head_dim);
+    return q_in * heads * key + up + heads * (double)m->v_head_dim * h;
+}
+
+/*
+ * The attention projections of one layer every TP rank holds whole: vLLM
+ * builds the latent-attention down-projections (hidden to the q latent,
+ * and to the KV latent plus the shared rope key) and the sparse-attention
+ * indexer (its query from the q latent, its key and per-head weights from
+ * the hidden state) as replicated layers. 0 for grouped-query attention.
+ */
+static double
+replicated_attention_parameters(const struct model_arch *m)
+{
+    if (m->kv_lora_rank == 0) return 0;
+    double h = (double)m->hidden, q_in = m->q_lora_rank > 0 ? (double)m->q_lora_rank : h;
+    double down = h * (double)(m->q_lora_rank + m->kv_lora_rank + m->qk_rope_head_dim);
+    double heads = (double)m->index_heads, dim = (double)m->index_head_dim;
+    return down + q_in * heads * dim + h * dim + h * heads;
+}
+
+/* All layers' MLP parameters: gated MLPs (gate, up and down projections),
+ * dense or, per MoE layer, routed and shared experts and the router. */
+static double
+mlp_parameters(const struct model_arch *m)
+{
+    double h = (double)m->hidden, expert = 3 * h * expert_width(m);
+    double moe = (double)(m->experts + m->shared_experts) * expert + h * (double)m->experts;
+    return dense_mlp_layers(m) * 3 * h * (double)m->intermediate + moe_layers(m) * moe;
 }
 
 double
 model_parameters(const struct model_arch *m)
 {
-    double h = (double)m->hidden, attention = attention_parameters(m);
-    /* gated MLP: gate, up and down projections */
-    double mlp = 3 * h * (double)m->intermediate;
-    if (m->experts > 0) mlp = (double)m->experts * mlp + h * (double)m->experts; /* + router */
+    double h = (double)m->hidden;
+    double attention = split_attention_parameters(m) + replicated_attention_parameters(m);
     double embeddings = (double)m->vocab * h * (m->tied_embeddings ? 1 : 2);
-    return embeddings + (double)m->layers * (attention + mlp);
+    return embeddings + (double)m->layers * attention + mlp_parameters(m);
 }
 
 double
 model_active_matmul_parameters(const struct model_arch *m)
 {
-    double h = (double)m->hidden, mlp = 3 * h * (double)m->intermediate;
-    if (m->experts > 0) mlp = (double)m->experts_per_token * mlp + h * (double)m->experts;
-    return (double)m->layers * (attention_parameters(m) + mlp) + (double)m->vocab * h;
+    double h = (double)m->hidden, expert = 3 * h * expert_width(m);
+    double attention = split_attention_parameters(m) + replicated_attention_parameters(m);
+    double moe =
+        (double)(m->experts_per_token + m->shared_experts) * expert + h * (double)m->experts;
+    return (double)m->layers * attention + dense_mlp_layers(m) * 3 * h * (double)m->intermediate +
+           moe_layers(m) * moe + (double)m->vocab * h;
+}
+
+/* Weight bytes of the whole model that TP splits; *replicated gets those
+ * every rank holds whole. Sums of whole numbers, exact in a double. */
+static double
+split_weight_bytes(const struct model_arch *m, double *replicated)
+{
+    double h = (double)m->hidden, layers = (double)m->layers;
+    double embeddings = (double)m->vocab * h * (m->tied_embeddings ? 1 : 2);
+    *replicated = layers * replicated_attention_parameters(m) * (double)m->attention_weight_bytes;
+    return embeddings * (double)m->embedding_weight_bytes +
+           layers * split_attention_parameters(m) * (double)m->attention_weight_bytes +
+           mlp_parameters(m) * (double)m->weight_bytes;
+}
+
+double
+model_weight_bytes(const struct model_arch *m, int64_t tp)
+{
+    double replicated, split = split_weight_bytes(m, &replicated);
+    return split / (double)tp + replicated;
 }
 
 void
@@ -103,17 +182,34 @@ catalog_roofline(const struct catalog *c, const struct model_arch *m, const stru
                  int64_t tp, struct roofline *out)
 {
     const struct roofline_defaults *d = &c->roofline;
-    double t = (double)tp, h = (double)m->hidden;
-    double one_expert = 3 * h * (double)m->intermediate * (double)m->layers;
-    double all = model_parameters(m) - (m->tied_embeddings ? 0 : (double)m->vocab * h);
-    double dense = m->experts > 0 ? all - (double)m->experts * one_expert : all;
-    double bytes = (double)m->weight_bytes;
+    double t = (double)tp, h = (double)m->hidden, layers = (double)m->layers;
+    double one_expert = 3 * h * expert_width(m) * moe_layers(m) * (double)m->weight_bytes;
+    /* a step reads every weight but the input embeddings (looked up, not
+     * multiplied) and the routed experts no token picked */
+    double replicated, split = split_weight_bytes(m, &replicated);
+    if (!m->tied_embeddings) split -= (double)m->vocab * h * (double)m->embedding_weight_bytes;
+    split -= (double)m->experts * one_expert;
+    double replicated_active = layers * replicated_attention_parameters(m);
+    double pair = 4.0 * (double)(m->heads * m->head_dim) * layers / t, decode_pair = pair;
+    if (m->kv_lora_rank > 0) {
+        /* prefill: per-head keys and values decompressed from the latent;
+         * decode: queries absorbed into the latent (multi-query attention
+         * over kv_lora + rope dims, values kv_lora wide); the indexer
+         * scores every pair on every rank */
+        double heads = (double)m->heads, rope = (double)m->qk_rope_head_dim;
+        double key = (double)m->qk_nope_head_dim + rope, latent = (double)m->kv_lora_rank;
+        double indexer = 2.0 * (double)(m->index_heads * m->index_head_dim) * layers;
+        pair = 2.0 * heads * (key + (double)m->v_head_dim) * layers / t + indexer;
+        decode_pair = 2.0 * heads * (2 * latent + rope) * layers / t + indexer;
+    }
     double link = g->link_gbs > 0 ? g->link_gbs : d->link_gbs;
     *out = (struct roofline){
-        .flops_per_token = 2 * model_active_matmul_parameters(m) / t,
-        .flops_per_pair = 4.0 * (double)(m->heads * m->head_dim) * (double)m->layers / t,
-        .dense_weight_bytes = dense * bytes / t,
-        .expert_weight_bytes = m->experts > 0 ? one_expert * bytes / t : 0,
+        .flops_per_token = 2 * (model_active_matmul_parameters(m) - replicated_active) / t +
+                           2 * replicated_active,
+        .flops_per_pair = pair,
+        .flops_per_decode_pair = decode_pair,
+        .dense_weight_bytes = split / t + replicated,
+        .expert_weight_bytes = m->experts > 0 ? one_expert / t : 0,
         .experts = m->experts,
         .experts_per_token = m->experts_per_token,
         .kv_bytes_per_token = model_kv_bytes_per_token(m, tp),
@@ -134,6 +230,14 @@ catalog_roofline(const struct catalog *c, const struct model_arch *m, const stru
 double
 model_kv_bytes_per_token(const struct model_arch *m, int64_t tp)
 {
+    if (m->kv_lora_rank > 0) {
+        /* vLLM caches one latent "head" (kv_lora + rope, bf16) per layer and
+         * gives every TP rank all of it; the indexer's keys are fp8 with a
+         * 4-byte scale per 128 */
+        double latent = (double)(m->kv_lora_rank + m->qk_rope_head_dim) * 2.0;
+        double indexer = (double)(m->index_head_dim + 4 * ((m->index_head_dim + 127) / 128));
+        return (double)m->layers * (latent + indexer);
+    }
     /* K and V, every layer; KV heads split across TP ranks, replicated when fewer than ranks */
     double heads_per_gpu = fmax(1.0, (double)m->kv_heads / (double)tp);
     return 2.0 * (double)m->layers * heads_per_gpu * (double)m->head_dim * 2.0;
@@ -144,7 +248,7 @@ kv_blocks_from_memory(const struct model_arch *m, const struct gpu_spec *g, int6
                       int64_t block_size, double utilization, double activation_reserve_gib)
 {
     const double gib = 1024.0 * 1024.0 * 1024.0;
-    double weights = model_parameters(m) * (double)m->weight_bytes / (double)tp;
+    double weights = model_weight_bytes(m, tp);
     double free_bytes = g->memory_gib * gib * utilization - weights - activation_reserve_gib * gib;
     double block_bytes = (double)block_size * model_kv_bytes_per_token(m, tp);
     return (int64_t)floor(free_bytes / block_bytes);

@@ -43,13 +43,34 @@ struct physics_set {
     char *source;
 };
 
+/*
+ * A model's architecture, as its Hugging Face config.json states it. Every
+ * field after experts_per_token is optional: 0 (false) means the layout
+ * the older fields describe alone (grouped-query attention, routed
+ * experts of width intermediate in every layer, one weight dtype).
+ */
 struct model_arch {
     char *id; /* lower case */
     int64_t layers, hidden, heads, kv_heads, head_dim, intermediate, vocab;
-    int64_t experts, experts_per_token; /* 0 for dense models */
+    int64_t experts, experts_per_token; /* routed experts; 0 for dense models */
+    /* mixture of experts: one expert's MLP width (0: intermediate), the
+     * always-active shared experts of that width, and the first
+     * dense_layers layers, whose MLP is dense and intermediate wide */
+    int64_t moe_intermediate, shared_experts, dense_layers;
+    /* multi-head latent attention (kv_lora_rank > 0): queries through a
+     * q_lora_rank bottleneck (0: none), keys of qk_nope + qk_rope dims
+     * (head_dim is their sum), values of v_head_dim; the cache holds a
+     * kv_lora_rank latent and a qk_rope key per token and layer */
+    int64_t kv_lora_rank, q_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
+    /* sparse attention's indexer: index_heads query heads of index_head_dim
+     * scoring every cached key (0: none) */
+    int64_t index_heads, index_head_dim;
     int64_t max_model_len;
     bool tied_embeddings;
-    int64_t weight_bytes; /* per parameter */
+    /* bytes per parameter: MLP and experts; attention (and indexer);
+     * embeddings and LM head. The last two equal weight_bytes unless the
+     * config says otherwise (the loader fills them in) */
+    int64_t weight_bytes, attention_weight_bytes, embedding_weight_bytes;
 };
 
 struct coefficient_set {
@@ -88,12 +109,22 @@ void catalog_roofline(const struct catalog *catalog, const struct model_arch *mo
 
 /* Parameters of the model (embeddings, attention, MLP or experts, head). */
 double model_parameters(const struct model_arch *model);
-/* Parameters one token passes through in matmuls (active experts only, LM head included). */
+/* Parameters one token passes through in matmuls (routed experts it picks,
+ * shared experts, router, LM head). */
 double model_active_matmul_parameters(const struct model_arch *model);
-/* KV bytes one token occupies on one GPU under tensor parallelism tp (bf16 KV). */
+/* Bytes of weights one GPU holds under tensor parallelism tp: the split
+ * share of every parameter plus, whole, those vLLM replicates on each rank
+ * (the latent-attention down-projections and the indexer). */
+double model_weight_bytes(const struct model_arch *model, int64_t tp);
+/*
+ * KV bytes one token occupies on one GPU under tensor parallelism tp: bf16
+ * K and V of the GPU's share of the KV heads (whole heads, replicated when
+ * fewer than ranks); for latent attention the bf16 latent and rope key,
+ * which every rank holds whole, plus the indexer's fp8 keys.
+ */
 double model_kv_bytes_per_token(const struct model_arch *model, int64_t tp);
 /*
- * KV blocks that fit on one GPU: (memory * utilization - weights/tp -
+ * KV blocks that fit on one GPU: (memory * utilization - weights on the GPU -
  * activation reserve) / (block_size * KV bytes per token). May be <= 0.
  */
 int64_t kv_blocks_from_memory(const struct model_arch *model, const struct gpu_spec *gpu,

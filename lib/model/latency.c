@@ -43,8 +43,9 @@ latency_context_free(const struct latency_model *m)
     return m->kind == LATENCY_BLACKBOX;
 }
 
-/* Experts a step's tokens touch per layer, in expectation, when each token
- * picks k of E uniformly: E * (1 - (1 - k/E)^tokens). */
+/* Routed experts a step's tokens touch per layer, in expectation, when each
+ * token picks k of E uniformly: E * (1 - (1 - k/E)^tokens). Shared experts
+ * are read by every step and counted in the dense weights. */
 static double
 experts_touched(const struct roofline *hw, int64_t tokens)
 {
@@ -59,8 +60,10 @@ latency_terms(const struct roofline *hw, const struct step_shape *s, struct step
     double tokens = (double)(s->prefill_tokens + s->decode_tokens);
     double flops_prefill = hw->flops_per_token * (double)s->prefill_tokens +
                            hw->flops_per_pair * (double)s->prefill_pairs;
+    double decode_pair = hw->flops_per_decode_pair > 0 ? hw->flops_per_decode_pair
+                                                       : hw->flops_per_pair;
     double flops_decode = hw->flops_per_token * (double)s->decode_tokens +
-                          hw->flops_per_pair * (double)s->decode_pairs;
+                          decode_pair * (double)s->decode_pairs;
     double weights = hw->dense_weight_bytes +
                      hw->expert_weight_bytes * experts_touched(hw, s->prefill_tokens + s->decode_tokens);
     *out = (struct step_terms){

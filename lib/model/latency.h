@@ -43,10 +43,11 @@ struct step_shape {
 struct roofline {
     double flops_per_token;      /* matmul FLOPs of one token: 2 x active parameters / tp */
     double flops_per_pair;       /* attention FLOPs of one (query, key) pair / tp */
-    double dense_weight_bytes;   /* weights read by any step / tp */
-    double expert_weight_bytes;  /* one expert's weights over all layers / tp; 0 if dense */
-    int64_t experts, experts_per_token;
-    double kv_bytes_per_token;   /* K and V of one token, all layers, / tp */
+    double flops_per_decode_pair; /* the same for a decode token; 0: flops_per_pair */
+    double dense_weight_bytes;   /* weights read by any step (shared experts too) / tp */
+    double expert_weight_bytes;  /* one routed expert's weights over all layers / tp; 0 if dense */
+    int64_t experts, experts_per_token; /* routed */
+    double kv_bytes_per_token;   /* the KV cache of one token, all layers, on one GPU */
     double allreduce_bytes_per_token; /* payload of a token's all-reduces (0 if tp = 1) */
     int64_t allreduces;          /* all-reduces per step (2 per layer if tp > 1) */
     int64_t layers;

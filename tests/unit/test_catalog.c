@@ -100,6 +100,159 @@ TEST(parameters_and_kv_bytes_by_hand)
     if (l3) CHECK_NEAR(model_kv_bytes_per_token(l3, 16), 2.0 * 32 * 1 * 128 * 2, 0.0);
 }
 
+/*
+ * DeepSeek-V2-Lite by hand from its config.json (hidden 2048, 27 layers, 16
+ * heads, vocab 102400, untied):
+ * - latent attention per layer, q_lora_rank null so queries come straight
+ *   from the hidden state: q 2048*16*(128+64) = 6291456, KV down-projection
+ *   2048*(512+64) = 1179648, KV up-projection 512*16*(128+128) = 2097152,
+ *   o 16*128*2048 = 4194304; 13762560 per layer.
+ * - layer 0 dense MLP 3*2048*10944 = 67239936; 26 MoE layers of 64 routed
+ *   and 2 shared experts of 3*2048*1408 = 8650752 plus a router 64*2048.
+ * - embeddings and head 2*102400*2048 = 419430400.
+ * Total 15706357760 (published: 15.7 B); a token passes 6 routed and 2
+ * shared experts and the head, not the input embeddings: 2451308544
+ * (published: 2.4 B activated, 2.1 % apart).
+ */
+TEST(deepseek_v2_lite_parameters_by_hand)
+{
+    const struct model_arch *m = catalog_model(&cfg.catalog, "deepseek-ai/DeepSeek-V2-Lite");
+    CHECK(m != NULL);
+    if (!m) return;
+    double attention = 2048.0 * 16 * 192 + 2048.0 * 576 + 512.0 * 16 * 256 + 16.0 * 128 * 2048;
+    CHECK_NEAR(attention, 13762560.0, 0.0);
+    double expert = 3.0 * 2048 * 1408, router = 64.0 * 2048;
+    double total = 27 * attention + 3.0 * 2048 * 10944 + 26 * (66 * expert + router) +
+                   2.0 * 102400 * 2048;
+    double active = 27 * attention + 3.0 * 2048 * 10944 + 26 * (8 * expert + router) +
+                    102400.0 * 2048;
+    CHECK_NEAR(model_parameters(m), total, 0.0);
+    CHECK_NEAR(total, 15706357760.0, 0.0);
+    CHECK_NEAR(model_active_matmul_parameters(m), active, 0.0);
+    CHECK_NEAR(active, 2451308544.0, 0.0);
+    CHECK(fabs(total / 15.7e9 - 1) < 0.01);
+    CHECK(fabs(active / 2.4e9 - 1) < 0.03);
+    /* bf16: every rank holds its share and, whole, the 27 KV down-projections */
+    CHECK_NEAR(model_weight_bytes(m, 1), 2 * total, 0.0);
+    CHECK_NEAR(model_weight_bytes(m, 2), (2 * total - 2 * 27 * 1179648.0) / 2 + 2 * 27 * 1179648.0,
+               0.0);
+}
+
+/*
+ * Latent attention caches one latent of kv_lora_rank 512 and one rope key
+ * of 64 per token and layer: 27 * (512 + 64) * 2 bytes = 31104, on every
+ * TP rank alike (vLLM does not split the latent across ranks). GLM-5.2
+ * adds its indexer's fp8 keys, 128 bytes and a 4-byte scale: 78 * (576 * 2
+ * + 132) = 100152. Llama-4-Scout is grouped-query: 2 * 48 layers * 8 KV
+ * heads * 128 * 2 bytes = 196608, split over TP up to one head per rank.
+ */
+TEST(kv_bytes_of_latent_and_grouped_attention_by_hand)
+{
+    const struct model_arch *ds = catalog_model(&cfg.catalog, "deepseek-ai/deepseek-v2-lite");
+    const struct model_arch *glm = catalog_model(&cfg.catalog, "zai-org/GLM-5.2-FP8");
+    const struct model_arch *scout =
+        catalog_model(&cfg.catalog, "RedHatAI/Llama-4-Scout-17B-16E-Instruct-FP8-dynamic");
+    CHECK(ds && glm && scout);
+    if (!ds || !glm || !scout) return;
+    for (int64_t tp = 1; tp <= 8; tp *= 2) {
+        CHECK_NEAR(model_kv_bytes_per_token(ds, tp), 27.0 * (512 + 64) * 2, 0.0);
+        CHECK_NEAR(model_kv_bytes_per_token(glm, tp), 78.0 * (576 * 2 + 132), 0.0);
+    }
+    CHECK_NEAR(model_kv_bytes_per_token(scout, 1), 196608.0, 0.0);
+    CHECK_NEAR(model_kv_bytes_per_token(scout, 2), 98304.0, 0.0);
+    CHECK_NEAR(model_kv_bytes_per_token(scout, 16), 2.0 * 48 * 1 * 128 * 2, 0.0);
+}
+
+/*
+ * The two fp8 models against their published sizes. Llama-4-Scout (text
+ * only): 48 layers of attention 2*5120*5120 + 2*5120*1024 and 16 routed
+ * plus 1 shared expert of 3*5120*8192 and a router, embeddings and head
+ * 2*202048*5120: 107.77 B (published 109 B with the vision tower); a token
+ * passes 2 experts: 16.14 B in matmuls (published 17 B active, embeddings
+ * counted). Its fp8 weights exclude attention and embeddings, which stay
+ * bf16 (the checkpoint's ignore list). GLM-5.2: 743.9 B, 40.8 B active
+ * (published for GLM-5: 744 B and 40 B).
+ */
+TEST(fp8_models_against_published_sizes)
+{
+    const struct model_arch *scout =
+        catalog_model(&cfg.catalog, "redhatai/llama-4-scout-17b-16e-instruct-fp8-dynamic");
+    const struct model_arch *glm = catalog_model(&cfg.catalog, "zai-org/glm-5.2-fp8");
+    CHECK(scout && glm);
+    if (!scout || !glm) return;
+    double attention = 48 * (2.0 * 5120 * 5120 + 2.0 * 5120 * 1024);
+    double experts = 48 * (17 * 3.0 * 5120 * 8192 + 16.0 * 5120);
+    double embeddings = 2.0 * 202048 * 5120;
+    CHECK_NEAR(model_parameters(scout), attention + experts + embeddings, 0.0);
+    CHECK_NEAR(model_weight_bytes(scout, 1), 2 * attention + experts + 2 * embeddings, 0.0);
+    CHECK(fabs(model_parameters(scout) / 109e9 - 1) < 0.02);
+    CHECK(fabs((model_active_matmul_parameters(scout) + 202048.0 * 5120) / 17e9 - 1) < 0.02);
+    CHECK(fabs(model_parameters(glm) / 744e9 - 1) < 0.01);
+    CHECK(fabs(model_active_matmul_parameters(glm) / 40e9 - 1) < 0.03);
+}
+
+/*
+ * KV pools on H100 (utilization 0.9, block 16, the default 1.2 GiB
+ * reserve). DeepSeek-V2-Lite at TP 1: (72 - 1.2) GiB less 2 * 15706357760
+ * bytes of weights, over 16 * 31104 bytes a block: 89635. Llama-4-Scout
+ * needs TP 2 (105.1 GiB of weights); GLM-5.2-FP8 (about 93 GB per GPU at
+ * TP 8) does not fit on 8 H100s at all.
+ */
+TEST(kv_pools_of_the_new_models_on_h100)
+{
+    const struct gpu_spec *h100 = catalog_gpu(&cfg.catalog, "H100");
+    const struct model_arch *ds = catalog_model(&cfg.catalog, "deepseek-ai/deepseek-v2-lite");
+    const struct model_arch *scout =
+        catalog_model(&cfg.catalog, "redhatai/llama-4-scout-17b-16e-instruct-fp8-dynamic");
+    const struct model_arch *glm = catalog_model(&cfg.catalog, "zai-org/glm-5.2-fp8");
+    CHECK(h100 && ds && scout && glm);
+    if (!h100 || !ds || !scout || !glm) return;
+    double reserve = cfg.engine.activation_reserve_gib;
+    CHECK_NEAR(reserve, 1.2, 0.0);
+    CHECK_EQ(kv_blocks_from_memory(ds, h100, 1, 16, 0.9, reserve), 89635);
+    CHECK(kv_blocks_from_memory(scout, h100, 1, 16, 0.9, reserve) <= 0);
+    CHECK(kv_blocks_from_memory(scout, h100, 2, 16, 0.9, reserve) > 0);
+    CHECK(kv_blocks_from_memory(glm, h100, 8, 16, 0.9, reserve) <= 0);
+}
+
+/* Each entry is a model whose layout fields disagree; loading must fail. */
+TEST(inconsistent_layouts_are_refused)
+{
+    static const char *const yaml[] = {
+        /* latent attention without its head dimensions */
+        "models:\n  a/b: {layers: 2, hidden: 64, heads: 4, kv_heads: 4, intermediate: 128, "
+        "vocab: 100, max_model_len: 64, kv_lora_rank: 16}\n",
+        /* head_dim other than qk_nope + qk_rope */
+        "models:\n  a/b: {layers: 2, hidden: 64, heads: 4, kv_heads: 4, head_dim: 16, "
+        "intermediate: 128, vocab: 100, max_model_len: 64, kv_lora_rank: 16, "
+        "qk_nope_head_dim: 16, qk_rope_head_dim: 8, v_head_dim: 16}\n",
+        /* shared experts in a dense model */
+        "models:\n  a/b: {layers: 2, hidden: 64, heads: 4, kv_heads: 4, intermediate: 128, "
+        "vocab: 100, max_model_len: 64, shared_experts: 1}\n",
+        /* more dense layers than layers */
+        "models:\n  a/b: {layers: 2, hidden: 64, heads: 4, kv_heads: 4, intermediate: 128, "
+        "vocab: 100, max_model_len: 64, experts: 4, experts_per_token: 1, dense_layers: 3}\n",
+        /* an indexer without latent attention */
+        "models:\n  a/b: {layers: 2, hidden: 64, heads: 4, kv_heads: 4, intermediate: 128, "
+        "vocab: 100, max_model_len: 64, index_heads: 2, index_head_dim: 8}\n",
+    };
+    for (size_t i = 0; i < sizeof yaml / sizeof *yaml; i++) {
+        char path[] = "/tmp/servesim-test-catalog-XXXXXX";
+        int fd = mkstemp(path);
+        CHECK(fd >= 0);
+        if (fd < 0) return;
+        size_t length = strlen(yaml[i]);
+        CHECK(write(fd, yaml[i], length) == (ssize_t)length);
+        close(fd);
+        struct config user;
+        const char *files[] = {path};
+        int status = config_load(&user, files, 1);
+        unlink(path);
+        CHECK(status != 0);
+        if (status == 0) config_free(&user);
+    }
+}
+
 int
 main(void)
 {
@@ -111,6 +264,11 @@ main(void)
     RUN(catalog_picks_the_newest_coefficients_unless_told);
     RUN(kv_capacity_within_3_percent_of_vllm_logged_counts);
     RUN(parameters_and_kv_bytes_by_hand);
+    RUN(deepseek_v2_lite_parameters_by_hand);
+    RUN(kv_bytes_of_latent_and_grouped_attention_by_hand);
+    RUN(fp8_models_against_published_sizes);
+    RUN(kv_pools_of_the_new_models_on_h100);
+    RUN(inconsistent_layouts_are_refused);
     config_free(&cfg);
     return check_done();
 }

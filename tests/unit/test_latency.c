@@ -139,6 +139,71 @@ TEST(catalog_roofline_for_llama_3_1_8b)
     config_free(&cfg);
 }
 
+/*
+ * The catalog's roofline for DeepSeek-V2-Lite on H100 (its parameter
+ * counts are derived in test_catalog.c: 2451308544 active, 27 replicated
+ * KV down-projections of 2048*576 = 1179648):
+ * - F_tok 2 * 2451308544; at TP 2 the split part halves and the
+ *   replicated part does not: 2451308544 - 31850496 + 2 * 31850496.
+ * - prefill pair (keys and values decompressed per head):
+ *   2 * 16 heads * (192 + 128) * 27 = 276480; decode pair (queries
+ *   absorbed into the latent): 2 * 16 * (2*512 + 64) * 27 = 940032.
+ * - weights read by every step: all bf16 weights but the input embeddings
+ *   (2*102400*2048) and the 64 routed experts (26 layers of 3*2048*1408):
+ *   2203582464 bytes; one routed expert over its layers: 449839104 bytes.
+ * One decode token after 99 cached ones (100 pairs, 100 KV tokens) picks
+ * 6 experts: weights (2203582464 + 6*449839104)/3.35e6 = 1463.4678 us, KV
+ * 31104*100/3.35e6 = 0.9285 us, memory (1464.3963)/0.8 = 1830.495 us
+ * against compute (4902617088 + 940032*100)/989.5e6/0.3 = 16.83 us.
+ */
+TEST(catalog_roofline_for_deepseek_v2_lite)
+{
+    struct config cfg;
+    CHECK_EQ(config_load(&cfg, NULL, 0), 0);
+    const struct model_arch *m = catalog_model(&cfg.catalog, "deepseek-ai/deepseek-v2-lite");
+    const struct gpu_spec *g = catalog_gpu(&cfg.catalog, "H100");
+    CHECK(m && g);
+    if (!m || !g) return;
+    struct latency_model l = {.kind = LATENCY_ROOFLINE};
+    catalog_roofline(&cfg.catalog, m, g, 1, &l.hw);
+    CHECK_NEAR(l.hw.flops_per_token, 2 * 2451308544.0, 0.0);
+    CHECK_NEAR(l.hw.flops_per_pair, 276480.0, 0.0);
+    CHECK_NEAR(l.hw.flops_per_decode_pair, 940032.0, 0.0);
+    CHECK_NEAR(l.hw.dense_weight_bytes, 2203582464.0, 0.0);
+    CHECK_NEAR(l.hw.expert_weight_bytes, 449839104.0, 0.0);
+    CHECK_NEAR(l.hw.kv_bytes_per_token, 31104.0, 0.0);
+    CHECK_EQ(l.hw.experts, 64);
+    CHECK_EQ(l.hw.experts_per_token, 6);
+    struct step_shape decode = {.decode_tokens = 1, .requests = 1, .decode_pairs = 100,
+                                .kv_tokens = 100};
+    struct step_terms t;
+    latency_terms(&l.hw, &decode, &t);
+    CHECK_NEAR(t.weights, (2203582464.0 + 6 * 449839104.0) / 3.35e6, 1e-9);
+    CHECK_NEAR(t.kv, 31104.0 * 100 / 3.35e6, 1e-12);
+    CHECK_NEAR(t.decode_compute, (4902617088.0 + 940032.0 * 100) / 989.5e6, 1e-9);
+    CHECK_EQ(latency_step_us(&l, &decode), 1830);
+    catalog_roofline(&cfg.catalog, m, g, 2, &l.hw);
+    CHECK_NEAR(l.hw.flops_per_token, 2451308544.0 - 31850496 + 2 * 31850496.0, 0.0);
+    CHECK_NEAR(l.hw.flops_per_decode_pair, 940032.0 / 2, 0.0);
+    CHECK_NEAR(l.hw.kv_bytes_per_token, 31104.0, 0.0);
+    config_free(&cfg);
+}
+
+/* A decode pair costs flops_per_decode_pair when set: 10 decodes over 5010
+ * pairs at 3e6 FLOPs instead of 1e6 add 2*5010*1e6/1e8 = 100.2 us. */
+TEST(decode_pairs_have_their_own_cost_when_given)
+{
+    struct roofline hw = toy_hardware();
+    struct step_terms t;
+    latency_terms(&hw, &decode_only, &t);
+    CHECK_NEAR(t.decode_compute, 250.1, 1e-9);
+    hw.flops_per_decode_pair = 3e6;
+    latency_terms(&hw, &decode_only, &t);
+    CHECK_NEAR(t.decode_compute, 350.3, 1e-9);
+    latency_terms(&hw, &mixed, &t);
+    CHECK_NEAR(t.prefill_compute, 25005.0, 1e-6);
+}
+
 int
 main(void)
 {
@@ -147,5 +212,7 @@ main(void)
     RUN(roofline_counts_the_experts_a_step_touches);
     RUN(physics_step_by_hand);
     RUN(catalog_roofline_for_llama_3_1_8b);
+    RUN(catalog_roofline_for_deepseek_v2_lite);
+    RUN(decode_pairs_have_their_own_cost_when_given);
     return check_done();
 }
