@@ -58,28 +58,10 @@ results_csv_write_header(FILE *out)
     fputs(RESULTS_CSV_HEADER "\n", out);
 }
 
-/* Appends the decimal form of v; the writer is called once per request, up
- * to 10^7 times a run, so it avoids printf for the integers. */
-static char *
-put_i64(char *p, int64_t v)
-{
-    char digits[24];
-    int n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        digits[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0) *p++ = '-';
-    while (n)
-        *p++ = digits[--n];
-    return p;
-}
-
 static char *
 put_time(char *p, int64_t t)
 {
-    if (t != TIME_NONE) p = put_i64(p, t);
+    if (t != TIME_NONE) p = csv_put_i64(p, t);
     *p++ = ',';
     return p;
 }
@@ -96,7 +78,7 @@ put_ratio(char *p, int64_t num, int64_t den)
 {
     int64_t whole = num / den, micro = ((num % den) * 1000000 + den / 2) / den;
     if (micro == 1000000) whole++, micro = 0;
-    p = put_i64(p, whole);
+    p = csv_put_i64(p, whole);
     if (micro == 0) return p;
     *p++ = '.';
     int digits = 6;
@@ -110,9 +92,9 @@ results_csv_write(FILE *out, const struct request_result *r)
 {
     char line[512];
     char *p = line;
-    p = put_i64(p, r->id);
+    p = csv_put_i64(p, r->id);
     *p++ = ',';
-    if (r->instance >= 0) p = put_i64(p, r->instance);
+    if (r->instance >= 0) p = csv_put_i64(p, r->instance);
     *p++ = ',';
     const char *status = request_status_name(r->status);
     size_t length = strlen(status);
@@ -124,20 +106,20 @@ results_csv_write(FILE *out, const struct request_result *r)
     p = put_time(p, r->scheduled_us);
     p = put_time(p, r->first_token_us);
     p = put_time(p, r->finish_us);
-    p = put_i64(p, r->input_tokens);
+    p = csv_put_i64(p, r->input_tokens);
     *p++ = ',';
-    p = put_i64(p, r->output_tokens);
+    p = csv_put_i64(p, r->output_tokens);
     *p++ = ',';
-    p = put_i64(p, r->cached_tokens);
+    p = csv_put_i64(p, r->cached_tokens);
     *p++ = ',';
-    p = put_i64(p, r->preemptions);
+    p = csv_put_i64(p, r->preemptions);
     *p++ = ',';
     bool ok = r->status == STATUS_OK && r->arrival_us != TIME_NONE &&
               r->first_token_us != TIME_NONE && r->finish_us != TIME_NONE;
     if (ok) {
-        p = put_i64(p, r->first_token_us - r->arrival_us);
+        p = csv_put_i64(p, r->first_token_us - r->arrival_us);
         *p++ = ',';
-        p = put_i64(p, r->finish_us - r->arrival_us);
+        p = csv_put_i64(p, r->finish_us - r->arrival_us);
         *p++ = ',';
         if (r->output_tokens > 1) {
             int64_t span = r->finish_us - r->first_token_us, gaps = r->output_tokens - 1;

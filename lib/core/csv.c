@@ -284,9 +284,26 @@ csv_table_close(struct csv_table *t)
     t->reader = NULL;
 }
 
+char *
+csv_put_i64(char *p, int64_t v)
+{
+    char digits[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *p++ = '-';
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
 void
 csv_write_field(FILE *out, const char *text)
 {
+    if (!*text) return;
     if (strpbrk(text, ",\"\r\n") || (*text && (text[0] == ' ' || text[strlen(text) - 1] == ' ')))
         csv_fwrite(out, text, strlen(text));
     else

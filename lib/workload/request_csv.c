@@ -144,8 +144,14 @@ request_csv_write_header_closed_loop(FILE *out)
 static void
 write_columns(FILE *out, const struct request *q)
 {
-    fprintf(out, "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",", q->id, q->arrival_us,
-            q->input_tokens, q->output_tokens);
+    char line[4 * 24];
+    char *p = line;
+    const int64_t numbers[] = {q->id, q->arrival_us, q->input_tokens, q->output_tokens};
+    for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
+        p = csv_put_i64(p, numbers[i]);
+        *p++ = ',';
+    }
+    fwrite(line, 1, (size_t)(p - line), out);
     csv_write_field(out, q->prefix ? q->prefix : "");
     fputc(',', out);
     csv_write_field(out, q->slo_class ? q->slo_class : "");
@@ -153,7 +159,10 @@ write_columns(FILE *out, const struct request *q)
     csv_write_field(out, q->tenant ? q->tenant : "");
     fputc(',', out);
     csv_write_field(out, q->session ? q->session : "");
-    fprintf(out, ",%" PRId64, q->round);
+    p = line;
+    *p++ = ',';
+    p = csv_put_i64(p, q->round);
+    fwrite(line, 1, (size_t)(p - line), out);
 }
 
 void
