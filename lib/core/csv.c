@@ -15,37 +15,79 @@ struct csv_reader {
     char *line;
     size_t line_size;
     long line_number;
-    /* Fields of the record being assembled, then of the finished one. */
+    /* Fields of the record being assembled, then of the finished one;
+     * field buffers are kept from record to record (sizes: their sizes). */
     char **fields;
+    size_t *sizes;
     size_t count, capacity;
     bool record_done;
     bool oom;
     bool unterminated_ok; /* a last record without its newline is complete */
 };
 
+/* Appends a field of the record being assembled; false when out of memory. */
+static bool
+store_field(struct csv_reader *r, const char *data, size_t length)
+{
+    if (r->count == r->capacity) {
+        size_t capacity = r->capacity ? 2 * r->capacity : 16;
+        char **grown = realloc(r->fields, capacity * sizeof *grown);
+        if (!grown) return false;
+        r->fields = grown;
+        size_t *sizes = realloc(r->sizes, capacity * sizeof *sizes);
+        if (!sizes) return false;
+        r->sizes = sizes;
+        for (size_t i = r->capacity; i < capacity; i++) {
+            grown[i] = NULL;
+            sizes[i] = 0;
+        }
+        r->capacity = capacity;
+    }
+    if (length + 1 > r->sizes[r->count]) {
+        size_t size = length + 1 < 32 ? 32 : length + 1;
+        char *copy = realloc(r->fields[r->count], size);
+        if (!copy) return false;
+        r->fields[r->count] = copy;
+        r->sizes[r->count] = size;
+    }
+    char *field = r->fields[r->count++];
+    memcpy(field, data ? data : "", length);
+    field[length] = '\0';
+    return true;
+}
+
 static void
 on_field(void *data, size_t length, void *context)
 {
     struct csv_reader *r = context;
-    if (r->count == r->capacity) {
-        size_t capacity = r->capacity ? 2 * r->capacity : 16;
-        char **grown = realloc(r->fields, capacity * sizeof *grown);
-        if (!grown) {
+    if (!store_field(r, data, length)) r->oom = true;
+}
+
+/*
+ * Splits a whole line at its commas, as libcsv would parse it, when that
+ * is certain: it ends in a newline and holds no quote, no carriage return,
+ * no NUL and no space or tab (which libcsv trims around unquoted fields).
+ * Most lines are so; returns false, having stored nothing, for the others.
+ */
+static bool
+split_plain_line(struct csv_reader *r, const char *line, size_t length)
+{
+    if (length < 2 || line[length - 1] != '\n') return false;
+    size_t body = length - 1;
+    if (strcspn(line, "\" \t\r\n") < body) return false;
+    const char *p = line, *end = line + body;
+    for (;;) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *stop = comma ? comma : end;
+        if (!store_field(r, p, (size_t)(stop - p))) {
             r->oom = true;
-            return;
+            return true;
         }
-        for (size_t i = r->capacity; i < capacity; i++) grown[i] = NULL;
-        r->fields = grown;
-        r->capacity = capacity;
+        if (!comma) break;
+        p = comma + 1;
     }
-    char *copy = realloc(r->fields[r->count], length + 1);
-    if (!copy) {
-        r->oom = true;
-        return;
-    }
-    memcpy(copy, data ? data : "", length);
-    copy[length] = '\0';
-    r->fields[r->count++] = copy;
+    r->record_done = true;
+    return true;
 }
 
 static void
@@ -109,8 +151,10 @@ csv_reader_next(struct csv_reader *r, struct csv_record *out)
         r->line_number++;
         if (r->count == 0 && !r->record_done) start = r->line_number;
         bool terminated = length > 0 && r->line[length - 1] == '\n';
-        if (csv_parse(&r->parser, r->line, (size_t)length, on_field, on_record, r) !=
-            (size_t)length)
+        bool split = r->count == 0 && !r->record_done &&
+                     split_plain_line(r, r->line, (size_t)length);
+        if (!split && csv_parse(&r->parser, r->line, (size_t)length, on_field, on_record, r) !=
+                          (size_t)length)
             return error("%s:%ld: malformed CSV: %s", r->name, r->line_number,
                          csv_strerror(csv_error(&r->parser)));
         if (r->oom) return internal_error("out of memory reading %s", r->name);
@@ -133,6 +177,7 @@ csv_reader_free(struct csv_reader *r)
     csv_free(&r->parser);
     for (size_t i = 0; i < r->capacity; i++) free(r->fields[i]);
     free(r->fields);
+    free(r->sizes);
     free(r->line);
     free(r->name);
     free(r);

@@ -8,10 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Up to 18 plain decimal digits, the common case, cannot overflow: read
+ * them directly. -1 when text is anything else. */
+static int64_t
+plain_digits(const char *text)
+{
+    int64_t v = 0;
+    int n = 0;
+    for (; text[n] >= '0' && text[n] <= '9'; n++) {
+        if (n == 18) return -1;
+        v = 10 * v + (text[n] - '0');
+    }
+    return n > 0 && text[n] == '\0' ? v : -1;
+}
+
 const char *
 parse_i64(const char *text, int64_t min, int64_t max, int64_t *out)
 {
     if (!text || !*text) return "empty";
+    int64_t plain = plain_digits(text);
+    if (plain >= 0) {
+        if (plain < min || plain > max) return "out of range";
+        *out = plain;
+        return NULL;
+    }
     if (isspace((unsigned char)text[0])) return "not an integer";
     errno = 0;
     char *end;
