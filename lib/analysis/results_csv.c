@@ -87,10 +87,33 @@ put_ratio(char *p, int64_t num, int64_t den)
     return p + digits;
 }
 
+#define LINE_SIZE 512
+
+/*
+ * Appends a text field to the line being built at p, as csv_write_field
+ * would write it: copied when it needs no quoting and leaves room for the
+ * rest of the line, else the line so far is flushed and the field written
+ * by csv_write_field. Returns where the line goes on.
+ */
+static char *
+put_field(FILE *out, char *line, char *p, const char *text)
+{
+    size_t length = strcspn(text, ",\"\r\n");
+    bool plain = text[length] == '\0' &&
+                 (length == 0 || (text[0] != ' ' && text[length - 1] != ' '));
+    if (plain && length < (size_t)(line + LINE_SIZE - p) - 2) {
+        memcpy(p, text, length);
+        return p + length;
+    }
+    fwrite(line, 1, (size_t)(p - line), out);
+    csv_write_field(out, text);
+    return line;
+}
+
 void
 results_csv_write(FILE *out, const struct request_result *r)
 {
-    char line[512];
+    char line[LINE_SIZE];
     char *p = line;
     p = csv_put_i64(p, r->id);
     *p++ = ',';
@@ -130,11 +153,11 @@ results_csv_write(FILE *out, const struct request_result *r)
         memcpy(p, ",,,", 3);
         p += 3;
     }
+    p = put_field(out, line, p, r->slo_class ? r->slo_class : "");
+    *p++ = ',';
+    p = put_field(out, line, p, r->tenant ? r->tenant : "");
+    *p++ = '\n';
     fwrite(line, 1, (size_t)(p - line), out);
-    csv_write_field(out, r->slo_class ? r->slo_class : "");
-    fputc(',', out);
-    csv_write_field(out, r->tenant ? r->tenant : "");
-    fputc('\n', out);
 }
 
 /* ---- reader ---- */

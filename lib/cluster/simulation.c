@@ -19,6 +19,7 @@ struct pending {
     size_t target; /* instance index */
     struct enqueue_info info;
     int64_t ticket; /* P/D prefill leg: its flow; else -1 */
+    struct pending *next_spare; /* in run.spare_pending */
 };
 
 /* A P/D request between arrival and the end of its transfer: the request
@@ -69,6 +70,7 @@ struct run {
     struct engine_sink engine_sink; /* what the engines write to */
     const struct decision_sink *decisions;
     struct simulation_stats stats;
+    struct pending *spare_pending; /* entered ones, for the next arrivals */
 };
 
 int
@@ -153,6 +155,24 @@ free_pending(struct pending *p)
 {
     request_clear(&p->request);
     free(p);
+}
+
+/* Uninitialized; NULL when out of memory. */
+static struct pending *
+new_pending(struct run *r)
+{
+    struct pending *p = r->spare_pending;
+    if (!p) return malloc(sizeof *p);
+    r->spare_pending = p->next_spare;
+    return p;
+}
+
+/* Puts away a pending whose request has been handed over (is empty). */
+static void
+retire_pending(struct run *r, struct pending *p)
+{
+    p->next_spare = r->spare_pending;
+    r->spare_pending = p;
 }
 
 static int
@@ -297,7 +317,7 @@ arrive_request(struct run *r, struct request *arriving)
     const struct cluster_policy *policy = &r->cluster->policy;
     int64_t now = arriving->arrival_us;
     r->stats.requests++;
-    struct pending *p = malloc(sizeof *p);
+    struct pending *p = new_pending(r);
     if (!p) {
         request_clear(arriving);
         return internal_error("out of memory");
@@ -364,7 +384,7 @@ static int
 start_transfer(struct run *r, const struct request_result *res)
 {
     int64_t ticket = res->id;
-    struct pending *p = malloc(sizeof *p);
+    struct pending *p = new_pending(r);
     if (!p) return internal_error("out of memory");
     *p = (struct pending){
         .request = r->flows[ticket].request,
@@ -425,7 +445,8 @@ enter(struct run *r, struct pending *p, int64_t now_us)
     touch(r, p->target);
     const struct enqueue_info *info = r->need_priority || p->info.prefilled ? &p->info : NULL;
     int rc = instance_enqueue_with(n->instance, &p->request, now_us, info, &r->engine_sink);
-    free_pending(p);
+    if (rc) request_clear(&p->request); /* still the pending's when enqueuing failed */
+    retire_pending(r, p);
     return rc;
 }
 
@@ -481,7 +502,7 @@ drain(struct run *r)
         if (o->horizon_us > 0 && now > o->horizon_us) return 0;
         maybe_snapshot(r, now);
         r->stats.end_us = now;
-        while (next_time(r) == now) {
+        for (;;) {
             int rc;
             if (heap_time(&r->released) == now) {
                 rc = arrive_released(r);
@@ -490,9 +511,11 @@ drain(struct run *r)
             } else if (heap_time(&r->steps) == now) {
                 struct event e = heap_pop(&r->steps);
                 rc = step_end(r, e.payload);
-            } else {
+            } else if (heap_time(&r->entries) == now) {
                 struct event e = heap_pop(&r->entries);
                 rc = enter(r, e.payload, now);
+            } else {
+                break; /* every event at now is done */
             }
             if (rc) return rc;
         }
@@ -602,6 +625,11 @@ teardown(struct run *r)
     }
     heap_free(&r->entries);
     heap_free(&r->steps);
+    while (r->spare_pending) {
+        struct pending *p = r->spare_pending;
+        r->spare_pending = p->next_spare;
+        free(p);
+    }
     for (size_t i = 0; i < r->num_nodes; i++) instance_free(r->nodes[i].instance);
     for (int64_t i = 0; i < r->num_flows; i++) request_clear(&r->flows[i].request);
     free(r->flows);
@@ -645,6 +673,7 @@ cluster_run(const struct cluster *cluster, const struct simulation_options *opti
         r.stats.steps += s.steps;
         r.stats.leaps += s.leaps;
         r.stats.leapt_steps += s.leapt_steps;
+        r.stats.quiet_steps += s.quiet_steps;
         r.stats.preemptions += s.preemptions;
         r.stats.head_of_line_blocked_steps += s.head_of_line_blocked_steps;
     }

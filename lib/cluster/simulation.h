@@ -58,12 +58,13 @@ struct gap_sink {
 
 struct simulation_options {
     int64_t horizon_us; /* stop the clock here (0 = run until every request is done) */
-    bool single_steps;  /* never leap: the reference path */
+    bool single_steps;  /* no leaps, no quiet steps: the reference path */
     bool check_invariants; /* recount KV and engine invariants after every step */
 };
 
 struct simulation_stats {
     int64_t requests, steps, leaps, leapt_steps, preemptions, end_us;
+    int64_t quiet_steps; /* summed over the instances (instance_stats) */
     int64_t rejected, transfers;
     int64_t head_of_line_blocked_steps; /* summed over the instances (instance_stats) */
 };

@@ -287,17 +287,33 @@ csv_table_close(struct csv_table *t)
 char *
 csv_put_i64(char *p, int64_t v)
 {
-    char digits[24];
-    int n = 0;
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+    static const uint64_t powers[20] = {
+        1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+        100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+        10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+        100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull};
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        digits[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
     if (v < 0) *p++ = '-';
-    while (n)
-        *p++ = digits[--n];
-    return p;
+    /* digits from the bit length: log10(2) ~ 1233 / 4096, then one
+     * comparison (u | 1: 0 has one digit; powers above 1 are even) */
+    uint64_t odd = u | 1;
+    int bits = 64 - __builtin_clzll(odd);
+    int estimate = (bits * 1233) >> 12;
+    int digits = estimate + (odd >= powers[estimate]);
+    char *end = p + digits, *d = end;
+    while (u >= 100) {
+        uint64_t rest = u / 100;
+        d -= 2;
+        memcpy(d, &pairs[2 * (u - 100 * rest)], 2);
+        u = rest;
+    }
+    if (u >= 10) memcpy(d - 2, &pairs[2 * u], 2);
+    else d[-1] = (char)('0' + u);
+    return end;
 }
 
 void

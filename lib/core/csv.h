@@ -90,7 +90,8 @@ void csv_table_close(struct csv_table *table);
 void csv_write_field(FILE *out, const char *text);
 
 /* Writes the decimal form of v at p and returns the end: writers call it
- * once per field for up to 10^7 rows a run, where printf would dominate. */
+ * once per field for up to 10^7 rows a run, where printf would dominate. It
+ * counts the digits first, then writes them from the last, two per division. */
 char *csv_put_i64(char *p, int64_t v);
 
 #endif

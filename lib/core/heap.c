@@ -49,12 +49,6 @@ heap_push(struct heap *heap, struct event event)
     return 0;
 }
 
-const struct event *
-heap_top(const struct heap *heap)
-{
-    return heap->count ? &heap->events[0] : NULL;
-}
-
 struct event
 heap_pop(struct heap *heap)
 {

@@ -29,8 +29,12 @@ void heap_init(struct heap *heap);
 void heap_free(struct heap *heap);
 /* 0 or ERR_INTERNAL. */
 int heap_push(struct heap *heap, struct event event);
-/* The earliest event, or NULL when empty. */
-const struct event *heap_top(const struct heap *heap);
+/* The earliest event, or NULL when empty (inline: the clock asks often). */
+static inline const struct event *
+heap_top(const struct heap *heap)
+{
+    return heap->count ? &heap->events[0] : NULL;
+}
 struct event heap_pop(struct heap *heap);
 
 #endif

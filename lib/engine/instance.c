@@ -27,26 +27,38 @@ struct seq {
     struct kv_tokens tokens;
     struct kv_seq kv;
     uint32_t class_id;
-    int64_t queued_us, scheduled_us, first_token_us, last_token_us;
+    int64_t queued_us, scheduled_us, first_token_us;
     int64_t num_computed; /* tokens whose KV is computed */
     int64_t num_output;   /* output tokens emitted in this attempt */
     int64_t cached_tokens, preemptions;
-    int64_t chunk; /* tokens scheduled in the current step; 0 = not in it */
+    int64_t chunk;     /* tokens the step end applies (docs/engine.md); 0 = none */
     int64_t priority;  /* smaller first */
     int64_t queue_key; /* the waiting queue's order under priority and sjf */
     uint64_t order;    /* enqueue sequence: ties in arrival order */
     bool prefilled;    /* the prompt's KV came from another instance */
     /* This attempt's token gaps, to take back out of the histogram if a
      * preemption restarts the request: the current stretch of consecutive
-     * steps, and the stretches closed before it. */
+     * steps, and the stretches closed before it. Its last token came at
+     * the end of step last_token_step (the step log has that time). */
     int64_t run_from_step, last_token_step;
     struct gap_note *notes;
     size_t num_notes, note_capacity;
+    struct seq *next_spare; /* in the instance's spares */
+    uint64_t admitted; /* admission sequence: running is in this order */
+    /* A quiet request's counters lag: see "quiet decoders" below. */
+    bool quiet;
+    int64_t quiet_from; /* quiet_steps when its counters were last brought up to date */
+};
+
+struct seq_list {
+    struct seq **items;
+    size_t count, capacity;
 };
 
 struct instance {
     int id;
     struct engine_params params;
+    bool block_pow2; /* block_size is a power of two: % is a mask */
     struct instance_policy policy;
     uint64_t next_order;
     struct kvcache kv;
@@ -59,9 +71,9 @@ struct instance {
     bool busy;
     int64_t step_start_us, step_end_us;
     int64_t current_step, next_step; /* step indices, leapt steps included */
-    /* Durations of steps [log_first, next_step), at index % log_capacity:
-     * back to the oldest stretch of any running request. */
-    int64_t *log;
+    /* Steps [log_first, next_step), at index % log_capacity: back to the
+     * oldest stretch of any running request. */
+    struct logged_step *log;
     int64_t log_first, log_capacity;
     /* per-class counts of equal gaps in one step */
     int64_t *class_counts;
@@ -71,7 +83,29 @@ struct instance {
     struct leap_event *leap_events;
     size_t leap_capacity;
     size_t *phase_starts; /* block_size + 1 entries */
+    /* running indices, in order, of the requests the step in progress
+     * left for its end to apply (their chunk > 0); max_num_seqs entries */
+    size_t *at_end;
+    size_t num_at_end;
+    /* requests gone, kept with their block table and notes arrays for the
+     * next ones: a run allocates as many as are ever inside at once */
+    struct seq *spare;
+    uint64_t next_admitted;
+    /* quiet decoders (see below) */
+    int64_t quiet_steps;     /* quiet steps so far */
+    int64_t last_quiet_step; /* the step index of the last one */
+    size_t num_quiet;
+    int64_t quiet_offsets;   /* sum of num_computed - quiet_from over quiet requests */
+    int64_t *quiet_per_class; /* class_capacity entries */
+    struct seq_list *calendar; /* block_size lists: quiet requests by next event */
+    struct seq_list scratch;
+    bool quiet_allowed; /* off on the reference path (no leaps) */
+    bool full_step; /* the step in progress visited every running request */
     struct instance_stats stats;
+};
+
+struct logged_step {
+    int64_t duration_us, end_us;
 };
 
 struct leap_event {
@@ -79,6 +113,16 @@ struct leap_event {
     uint32_t phase;
     bool allocate; /* else commit */
 };
+
+static int class_counts_reserve(struct instance *in, uint32_t class_id);
+
+/* tokens % block_size (tokens >= 0), without a division for the usual sizes. */
+static inline int64_t
+block_offset(const struct instance *in, int64_t tokens)
+{
+    const int64_t bs = in->params.block_size;
+    return in->block_pow2 ? tokens & (bs - 1) : tokens % bs;
+}
 
 static int64_t
 min64(int64_t a, int64_t b)
@@ -93,13 +137,19 @@ instance_new(const struct engine_params *params, int id, struct instance **out)
     if (!in) return internal_error("out of memory");
     in->id = id;
     in->params = *params;
+    in->block_pow2 = (params->block_size & (params->block_size - 1)) == 0;
     gap_histogram_init(&in->gap_histogram);
     in->running = malloc((size_t)params->max_num_seqs * sizeof *in->running);
+    in->at_end = malloc((size_t)params->max_num_seqs * sizeof *in->at_end);
     in->phase_starts = malloc(((size_t)params->block_size + 1) * sizeof *in->phase_starts);
-    if (!in->running || !in->phase_starts || kvcache_init(&in->kv, params->num_gpu_blocks, (int)params->block_size,
-                                     params->enable_prefix_caching) != 0) {
+    in->calendar = calloc((size_t)params->block_size, sizeof *in->calendar);
+    if (!in->running || !in->at_end || !in->phase_starts || !in->calendar ||
+        kvcache_init(&in->kv, params->num_gpu_blocks, (int)params->block_size,
+                     params->enable_prefix_caching) != 0) {
         free(in->running);
+        free(in->at_end);
         free(in->phase_starts);
+        free(in->calendar);
         free(in);
         return internal_error("out of memory for an engine of %lld KV blocks",
                               (long long)params->num_gpu_blocks);
@@ -121,14 +171,52 @@ seq_free(struct seq *s)
     free(s);
 }
 
+/* A cleared request state, recycled when one is spare. */
+static struct seq *
+seq_new(struct instance *in)
+{
+    struct seq *s = in->spare;
+    if (!s) return calloc(1, sizeof *s);
+    in->spare = s->next_spare;
+    struct kv_seq kv = s->kv; /* released: only its array is kept */
+    struct gap_note *notes = s->notes;
+    size_t note_capacity = s->note_capacity;
+    memset(s, 0, sizeof *s);
+    s->kv.blocks = kv.blocks;
+    s->kv.capacity = kv.capacity;
+    s->notes = notes;
+    s->note_capacity = note_capacity;
+    return s;
+}
+
+/* Puts away a request state whose blocks are released. */
+static void
+seq_retire(struct instance *in, struct seq *s)
+{
+    request_clear(&s->request);
+    s->next_spare = in->spare;
+    in->spare = s;
+}
+
 void
 instance_free(struct instance *in)
 {
     if (!in) return;
+    while (in->spare) {
+        struct seq *s = in->spare;
+        in->spare = s->next_spare;
+        seq_free(s);
+    }
     for (size_t i = 0; i < in->num_running; i++) seq_free(in->running[i]);
     for (size_t i = 0; i < in->num_waiting; i++)
         seq_free(in->waiting[(in->waiting_head + i) % in->waiting_capacity]);
     free(in->running);
+    free(in->at_end);
+    for (int64_t k = 0; in->calendar && k < in->params.block_size; k++)
+        free(in->calendar[k].items);
+    free(in->calendar);
+    free(in->scratch.items);
+    free(in->quiet_per_class);
     free(in->waiting);
     free(in->class_counts);
     free(in->touched);
@@ -324,7 +412,7 @@ int
 instance_enqueue_with(struct instance *in, struct request *request, int64_t now_us,
                       const struct enqueue_info *info, const struct engine_sink *sink)
 {
-    struct seq *s = calloc(1, sizeof *s);
+    struct seq *s = seq_new(in);
     if (!s) return internal_error("out of memory");
     s->request = *request;
     memset(request, 0, sizeof *request);
@@ -341,7 +429,6 @@ instance_enqueue_with(struct instance *in, struct request *request, int64_t now_
             s->preemptions = info->preemptions;
         }
     }
-    kv_seq_init(&s->kv);
     const struct request *q = &s->request;
     s->tokens = (struct kv_tokens){
         .segments = q->segments,
@@ -358,12 +445,12 @@ instance_enqueue_with(struct instance *in, struct request *request, int64_t now_
         kvcache_blocks_for(&in->kv, peak_tokens) > in->params.num_gpu_blocks) {
         s->queued_us = TIME_NONE;
         int rc = report(in, s, STATUS_DROPPED, TIME_NONE, sink);
-        seq_free(s);
+        seq_retire(in, s);
         return rc;
     }
     int64_t class_id = gap_histogram_class(&in->gap_histogram, q->slo_class, q->tenant);
     /* room for the peak block table, allocated once */
-    if (class_id < 0 || waiting_reserve(in) ||
+    if (class_id < 0 || class_counts_reserve(in, (uint32_t)class_id) || waiting_reserve(in) ||
         kv_seq_reserve(&s->kv, kvcache_blocks_for(&in->kv, peak_tokens))) {
         seq_free(s);
         return internal_error("out of memory");
@@ -392,15 +479,15 @@ oldest_needed_step(const struct instance *in)
     return oldest;
 }
 
-/* Appends a step's duration; the step's index is the returned one. */
+/* Appends a step starting at start_us; its index is next_step before the call. */
 static int
-log_step(struct instance *in, int64_t duration_us)
+log_step(struct instance *in, int64_t start_us, int64_t duration_us)
 {
     if (in->next_step - in->log_first == in->log_capacity) {
         in->log_first = oldest_needed_step(in);
         if (in->next_step - in->log_first == in->log_capacity) {
             int64_t capacity = in->log_capacity ? 2 * in->log_capacity : 1024;
-            int64_t *log = malloc((size_t)capacity * sizeof *log);
+            struct logged_step *log = malloc((size_t)capacity * sizeof *log);
             if (!log) return internal_error("out of memory");
             for (int64_t j = in->log_first; j < in->next_step; j++)
                 log[j % capacity] = in->log[j % in->log_capacity];
@@ -409,30 +496,42 @@ log_step(struct instance *in, int64_t duration_us)
             in->log_capacity = capacity;
         }
     }
-    in->log[in->next_step % in->log_capacity] = duration_us;
+    in->log[in->next_step % in->log_capacity] =
+        (struct logged_step){duration_us, start_us + duration_us};
     in->next_step++;
     return 0;
 }
 
-/* Counts a gap equal to the step's duration, to be added per class at the step end. */
+/* Makes room for class_id in the per-step class counts (done at enqueue,
+ * so that counting a token's gap, once per token, cannot fail). */
 static int
+class_counts_reserve(struct instance *in, uint32_t class_id)
+{
+    if (class_id < in->class_capacity) return 0;
+    size_t capacity = in->class_capacity ? in->class_capacity : 8;
+    while (capacity <= class_id) capacity *= 2;
+    int64_t *counts = realloc(in->class_counts, capacity * sizeof *counts);
+    if (!counts) return internal_error("out of memory");
+    in->class_counts = counts;
+    uint32_t *touched = realloc(in->touched, capacity * sizeof *touched);
+    if (!touched) return internal_error("out of memory");
+    in->touched = touched;
+    int64_t *quiet = realloc(in->quiet_per_class, capacity * sizeof *quiet);
+    if (!quiet) return internal_error("out of memory");
+    in->quiet_per_class = quiet;
+    memset(counts + in->class_capacity, 0, (capacity - in->class_capacity) * sizeof *counts);
+    memset(quiet + in->class_capacity, 0, (capacity - in->class_capacity) * sizeof *quiet);
+    in->class_capacity = capacity;
+    return 0;
+}
+
+/* Counts a gap equal to the step's duration, to be added per class at the
+ * step end; class_id was reserved at enqueue. */
+static inline void
 count_step_gap(struct instance *in, uint32_t class_id, int64_t count)
 {
-    if (class_id >= in->class_capacity) {
-        size_t capacity = in->class_capacity ? in->class_capacity : 8;
-        while (capacity <= class_id) capacity *= 2;
-        int64_t *counts = realloc(in->class_counts, capacity * sizeof *counts);
-        if (!counts) return internal_error("out of memory");
-        in->class_counts = counts;
-        uint32_t *touched = realloc(in->touched, capacity * sizeof *touched);
-        if (!touched) return internal_error("out of memory");
-        in->touched = touched;
-        memset(counts + in->class_capacity, 0, (capacity - in->class_capacity) * sizeof *counts);
-        in->class_capacity = capacity;
-    }
     if (in->class_counts[class_id] == 0) in->touched[in->num_touched++] = class_id;
     in->class_counts[class_id] += count;
-    return 0;
 }
 
 /* Adds the counted gaps, each gap_us long, keeping the counts. */
@@ -464,26 +563,26 @@ flush_step_gaps(struct instance *in, int64_t gap_us)
 
 /* The first token of an attempt, produced by step `step`, opens a stretch. */
 static void
-first_token(struct seq *s, int64_t step, int64_t end_us)
+first_token(struct seq *s, int64_t step)
 {
     s->run_from_step = s->last_token_step = step;
-    s->last_token_us = end_us;
+}
+
+/* When s's last token came. */
+static int64_t
+last_token_us(const struct instance *in, const struct seq *s)
+{
+    return in->log[s->last_token_step % in->log_capacity].end_us;
 }
 
 /*
- * The next token of s, produced by step `step` ending at end_us. After a
- * token of the step before, the gap is that step's duration, counted per
- * class for the whole step; otherwise it closes the stretch.
+ * A token of s that does not follow one of the step before closes the
+ * current stretch: its gap is noted, to be taken back on preemption.
  */
 static int
-next_token(struct instance *in, struct seq *s, int64_t step, int64_t end_us)
+close_stretch(struct instance *in, struct seq *s, int64_t step, int64_t end_us)
 {
-    int64_t gap_us = end_us - s->last_token_us;
-    s->last_token_us = end_us;
-    if (s->last_token_step == step - 1) {
-        s->last_token_step = step;
-        return count_step_gap(in, s->class_id, 1);
-    }
+    int64_t gap_us = end_us - last_token_us(in, s);
     if (s->num_notes == s->note_capacity) {
         size_t capacity = s->note_capacity ? 2 * s->note_capacity : 4;
         struct gap_note *grown = realloc(s->notes, capacity * sizeof *grown);
@@ -496,12 +595,27 @@ next_token(struct instance *in, struct seq *s, int64_t step, int64_t end_us)
     return gap_histogram_add(&in->gap_histogram, s->class_id, gap_us, 1);
 }
 
+/*
+ * The next token of s, produced by step `step` ending at end_us. After a
+ * token of the step before, the gap is that step's duration, counted per
+ * class for the whole step; otherwise it closes the stretch.
+ */
+static inline int
+next_token(struct instance *in, struct seq *s, int64_t step, int64_t end_us)
+{
+    if (s->last_token_step != step - 1) return close_stretch(in, s, step, end_us);
+    s->last_token_step = step;
+    count_step_gap(in, s->class_id, 1);
+    return 0;
+}
+
 /* Takes the regular gaps of steps from+1 .. to back out of the histogram. */
 static int
 forget_stretch(struct instance *in, const struct seq *s, int64_t from, int64_t to)
 {
     for (int64_t j = from + 1; j <= to; j++)
-        if (gap_histogram_add(&in->gap_histogram, s->class_id, in->log[j % in->log_capacity], -1))
+        if (gap_histogram_add(&in->gap_histogram, s->class_id,
+                              in->log[j % in->log_capacity].duration_us, -1))
             return ERR_INTERNAL;
     return 0;
 }
@@ -614,6 +728,218 @@ reload_us(const struct instance *in, const struct batch *b)
                    (double)b->reloaded_tokens * p->kv_bytes_per_token / p->kv_cpu_bytes_per_us);
 }
 
+/* ---- quiet decoders: steps that touch only requests with an event ------- */
+
+/*
+ * A decoding request that produced a token in the step before, and is not
+ * about to produce its last, is quiet: while every running request is
+ * quiet, a step (a quiet step) gives each of them one token and changes
+ * nothing else about it, except at three events: a block boundary (it
+ * needs a new block), a block filled (its hash is committed), its last
+ * token (the step end reports it). So a quiet step visits only the
+ * requests with an event in it, found in a calendar of block_size lists
+ * by the quiet step of their next event (at most block_size - 1 ahead),
+ * and in admission order, the order a full step would visit them in.
+ * The others' counters lag: a quiet request has computed num_computed +
+ * (quiet_steps - quiet_from) tokens, and output as many more than
+ * num_output; per-class counts and the sum of the lags give a quiet
+ * step's token gaps and batch shape at once. Any other step (a request
+ * in prefill, one that sat out a step, a leap, a possible lack of KV
+ * blocks) first brings every counter up to date and makes every request
+ * loud again (a full step); its end makes the decoders quiet again.
+ */
+
+static inline int
+seq_list_push(struct seq_list *l, struct seq *s)
+{
+    if (l->count == l->capacity) {
+        size_t capacity = l->capacity ? 2 * l->capacity : 16;
+        struct seq **grown = realloc(l->items, capacity * sizeof *grown);
+        if (!grown) return internal_error("out of memory");
+        l->items = grown;
+        l->capacity = capacity;
+    }
+    l->items[l->count++] = s;
+    return 0;
+}
+
+/* Tokens s has computed, and output tokens it has emitted, lag included. */
+static int64_t
+seq_computed(const struct instance *in, const struct seq *s)
+{
+    return s->num_computed + (s->quiet ? in->quiet_steps - s->quiet_from : 0);
+}
+
+static int64_t
+seq_output(const struct instance *in, const struct seq *s)
+{
+    return s->num_output + (s->quiet ? in->quiet_steps - s->quiet_from : 0);
+}
+
+/* Brings a quiet request's counters up to date (it stays quiet). */
+static void
+catch_up(struct instance *in, struct seq *s)
+{
+    int64_t lag = in->quiet_steps - s->quiet_from;
+    if (lag == 0) return;
+    s->num_computed += lag;
+    s->num_output += lag;
+    s->last_token_step = in->last_quiet_step;
+    s->quiet_from = in->quiet_steps;
+}
+
+/* The quiet step, at or after `from`, of s's next event. */
+static int64_t
+next_event(const struct instance *in, const struct seq *s, int64_t from)
+{
+    const int64_t bs = in->params.block_size;
+    /* tokens computed at the start of quiet step q: num_computed + q - quiet_from */
+    int64_t offset = block_offset(in, s->num_computed + (from - s->quiet_from));
+    int64_t to_boundary = offset == 0 ? 0 : bs - offset; /* needs a new block */
+    int64_t to_fill = bs - 1 - offset;                    /* fills its last block */
+    int64_t last = s->quiet_from + s->request.output_tokens - 1 - s->num_output;
+    return min64(from + min64(to_boundary, to_fill), last);
+}
+
+static int
+calendar_add(struct instance *in, struct seq *s, int64_t from)
+{
+    int64_t q = next_event(in, s, from);
+    return seq_list_push(&in->calendar[block_offset(in, q)], s);
+}
+
+/* Makes s quiet now: it produced a token in the step that just ended. */
+static int
+make_quiet(struct instance *in, struct seq *s)
+{
+    s->quiet = true;
+    s->quiet_from = in->quiet_steps;
+    in->num_quiet++;
+    in->quiet_offsets += s->num_computed - s->quiet_from;
+    in->quiet_per_class[s->class_id]++;
+    return calendar_add(in, s, in->quiet_steps);
+}
+
+static bool
+may_be_quiet(const struct instance *in, const struct seq *s)
+{
+    return !s->quiet && s->num_output > 0 && s->last_token_step == in->current_step;
+}
+
+/* Takes s out of the quiet ones (its counters up to date; not in the calendar). */
+static void
+make_loud(struct instance *in, struct seq *s)
+{
+    s->quiet = false;
+    in->num_quiet--;
+    in->quiet_offsets -= s->num_computed - s->quiet_from;
+    in->quiet_per_class[s->class_id]--;
+}
+
+/* Before a full step: every counter up to date, nobody quiet. */
+static void
+make_all_loud(struct instance *in)
+{
+    if (in->num_quiet == 0) return;
+    for (size_t i = 0; i < in->num_running; i++) {
+        struct seq *s = in->running[i];
+        if (!s->quiet) continue;
+        catch_up(in, s);
+        s->quiet = false;
+    }
+    for (int64_t k = 0; k < in->params.block_size; k++) in->calendar[k].count = 0;
+    memset(in->quiet_per_class, 0, in->class_capacity * sizeof *in->quiet_per_class);
+    in->num_quiet = 0;
+    in->quiet_offsets = 0;
+}
+
+/* The index of s in running (which is in admission order). */
+static size_t
+running_index(const struct instance *in, const struct seq *s)
+{
+    size_t lo = 0, hi = in->num_running;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (in->running[mid]->admitted <= s->admitted) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static void
+sort_by_admission(struct seq **items, size_t count)
+{
+    for (size_t i = 1; i < count; i++) {
+        struct seq *s = items[i];
+        size_t j = i;
+        for (; j > 0 && items[j - 1]->admitted > s->admitted; j--) items[j] = items[j - 1];
+        items[j] = s;
+    }
+}
+
+/*
+ * Phase 1 as a quiet step, when every running request is quiet and the
+ * budget and the free blocks cover them: returns 1 when it ran, 0 when
+ * the step must be a full one (nothing has changed), or ERR_INTERNAL.
+ */
+static int
+quiet_step(struct instance *in, int64_t *budget, struct batch *b)
+{
+    const int64_t q = in->quiet_steps;
+    const int64_t n = (int64_t)in->num_running;
+    if (!in->quiet_allowed || n == 0 || in->num_quiet != in->num_running || n > *budget)
+        return 0;
+    struct seq_list *due = &in->calendar[block_offset(in, q)];
+    /* each boundary takes one fresh block: none can fail when enough are free */
+    int64_t boundaries = 0;
+    for (size_t k = 0; k < due->count; k++) {
+        const struct seq *s = due->items[k];
+        boundaries += block_offset(in, s->num_computed + (q - s->quiet_from)) == 0;
+    }
+    if (boundaries > in->kv.num_free) return 0;
+    /* the batch as a full step would count it, one decode token each */
+    int64_t context = in->quiet_offsets + n * q;
+    b->size += n;
+    b->decode_tokens += n;
+    if (b->context) {
+        b->kv_tokens += context + n;
+        b->decode_pairs += context + n;
+    }
+    *budget -= n;
+    struct seq_list events = *due; /* the slot refills as they are rescheduled */
+    *due = in->scratch;
+    sort_by_admission(events.items, events.count);
+    int rc = 0;
+    for (size_t k = 0; k < events.count && !rc; k++) {
+        struct seq *s = events.items[k];
+        catch_up(in, s);
+        int64_t tokens = s->num_computed + 1;
+        if (block_offset(in, s->num_computed) == 0 &&
+            kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens) != 1) {
+            rc = internal_error("KV allocation failed in a quiet step");
+            break;
+        }
+        if (block_offset(in, tokens) == 0) kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
+        if (s->num_output + 1 < s->request.output_tokens) {
+            rc = calendar_add(in, s, q + 1);
+            continue;
+        }
+        /* its last token: the step end emits it and reports the request */
+        make_loud(in, s);
+        s->chunk = 1;
+        in->at_end[in->num_at_end++] = running_index(in, s);
+    }
+    events.count = 0;
+    in->scratch = events;
+    if (rc) return rc;
+    for (uint32_t c = 0; c < in->class_capacity; c++)
+        if (in->quiet_per_class[c] > 0) count_step_gap(in, c, in->quiet_per_class[c]);
+    in->quiet_steps++;
+    in->stats.quiet_steps++;
+    in->last_quiet_step = in->next_step;
+    return 1;
+}
+
 /*
  * Removes the preemption victim from running: the newest, or the
  * lowest-priority among those from index `from` on (not yet scheduled in
@@ -633,37 +959,119 @@ take_victim(struct instance *in, size_t from)
     return victim;
 }
 
-/* Phase 1: running requests in admission order while the budget lasts. */
+/*
+ * Makes room in the pool for running[i] to hold `tokens` tokens, preempting
+ * victims while the allocation fails: 0 when it holds them, 1 when it was
+ * itself preempted, or ERR_INTERNAL.
+ */
 static int
-schedule_running(struct instance *in, int64_t *budget, struct batch *b)
+grow_or_preempt(struct instance *in, size_t i, int64_t tokens, struct batch *b)
 {
-    for (size_t i = 0; i < in->num_running && *budget > 0; i++) {
-        struct seq *s = in->running[i];
-        bool prefill = in_prefill(s);
-        int64_t chunk = prefill ? prefill_chunk(in, s, s->num_computed, *budget) : 1;
-        int64_t tokens = s->num_computed + chunk;
-        /* most decode steps fit in the last block and fill none: skip the calls */
-        bool fits = tokens <= s->kv.num_blocks * in->params.block_size;
-        bool self = false;
-        while (!fits && !kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens)) {
-            struct seq *victim = take_victim(in, i);
-            if (preempt(in, victim)) return ERR_INTERNAL;
-            b->preempted++;
-            if ((self = victim == s)) break;
-        }
-        if (self) {
-            /* the newest is the last: nothing after it; a lowest-priority
-             * victim may leave later ones, which now start at index i */
-            if (in->policy.victim == VICTIM_NEWEST) return 0;
-            i--;
+    struct seq *s = in->running[i];
+    while (!kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens)) {
+        struct seq *victim = take_victim(in, i);
+        if (preempt(in, victim)) return ERR_INTERNAL;
+        b->preempted++;
+        if (victim == s) return 1;
+    }
+    return 0;
+}
+
+/*
+ * Phase 1: a quiet step when it can be one; else a full step, over the
+ * running requests in admission order while the budget lasts. There a
+ * decoding request whose token continues its stretch and is not its last
+ * has that token applied at once (one touch per step: nothing reads or
+ * changes it before the step ends, a preemption victim being one not
+ * yet visited); the others are left to the step end.
+ */
+static int
+schedule_running(struct instance *in, int64_t *budget, struct batch *batch)
+{
+    int quiet = quiet_step(in, budget, batch);
+    in->full_step = quiet == 0;
+    if (quiet) return quiet < 0 ? quiet : 0;
+    make_all_loud(in);
+    const int64_t block_size = in->params.block_size, step = in->next_step;
+    /* local copies: the stores to requests below cannot alias them */
+    struct batch b = *batch;
+    int64_t left = *budget;
+    /* gaps of applied tokens, counted per run of requests of one class */
+    uint32_t gap_class = 0;
+    int64_t gap_count = 0;
+    /* the ordinary decode tokens applied: how many, their context */
+    int64_t decoded = 0, decoded_context = 0;
+    struct seq **running = in->running;
+    size_t n = in->num_running; /* read again after a preemption */
+    for (size_t i = 0; i < n && left > 0; i++) {
+        struct seq *s = running[i];
+        /* the common case first: a decode token inside the last block,
+         * continuing the stretch, not the last of the request */
+        if (s->num_output > 0 && s->num_computed + 1 < s->kv.num_blocks * block_size &&
+            s->last_token_step == step - 1 && s->num_output + 1 < s->request.output_tokens) {
+            decoded_context += s->num_computed;
+            s->num_computed++;
+            s->num_output++;
+            s->last_token_step = step;
+            left--;
+            decoded++;
+            if (s->class_id != gap_class && gap_count > 0) {
+                count_step_gap(in, gap_class, gap_count);
+                gap_count = 0;
+            }
+            gap_class = s->class_id;
+            gap_count++;
             continue;
         }
-        if (tokens % in->params.block_size == 0 || chunk > 1)
-            kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
+        bool prefill = in_prefill(s);
+        int64_t chunk = prefill ? prefill_chunk(in, s, s->num_computed, left) : 1;
+        int64_t tokens = s->num_computed + chunk;
+        int64_t held = s->kv.num_blocks * block_size;
+        /* most decode steps fit in the last block and fill none: skip the calls */
+        if (tokens > held) {
+            int rc = grow_or_preempt(in, i, tokens, &b);
+            n = in->num_running;
+            if (rc < 0) return rc;
+            if (rc == 1) {
+                /* the newest is the last: nothing after it; a lowest-priority
+                 * victim may leave later ones, which now start at index i */
+                if (in->policy.victim == VICTIM_NEWEST) break;
+                i--;
+                continue;
+            }
+            held = s->kv.num_blocks * block_size;
+        }
+        /* a running request holds exactly the blocks its tokens need, so
+         * the chunk fills its last block when it ends on that block's end */
+        if (chunk > 1 || tokens == held) kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
+        left -= chunk;
+        batch_add(&b, s->num_computed, chunk, prefill);
+        if (!prefill && s->last_token_step == step - 1 &&
+            s->num_output + 1 < s->request.output_tokens) {
+            s->num_computed = tokens;
+            s->num_output++;
+            s->last_token_step = step;
+            if (s->class_id != gap_class && gap_count > 0) {
+                count_step_gap(in, gap_class, gap_count);
+                gap_count = 0;
+            }
+            gap_class = s->class_id;
+            gap_count++;
+            continue;
+        }
         s->chunk = chunk;
-        *budget -= chunk;
-        batch_add(b, s->num_computed, chunk, prefill);
+        in->at_end[in->num_at_end++] = i;
     }
+    if (gap_count > 0) count_step_gap(in, gap_class, gap_count);
+    /* as batch_add would count them one by one */
+    b.size += decoded;
+    b.decode_tokens += decoded;
+    if (b.context) {
+        b.kv_tokens += decoded_context + decoded;
+        b.decode_pairs += decoded_context + decoded;
+    }
+    *batch = b;
+    *budget = left;
     return 0;
 }
 
@@ -699,6 +1107,8 @@ schedule_waiting(struct instance *in, int64_t now_us, int64_t *budget, struct ba
         if (!s->prefilled) s->cached_tokens = computed;
         s->chunk = chunk;
         if (s->scheduled_us == TIME_NONE) s->scheduled_us = now_us;
+        s->admitted = in->next_admitted++;
+        in->at_end[in->num_at_end++] = in->num_running;
         in->running[in->num_running++] = s;
         *budget -= chunk;
         batch_add(b, computed, chunk, !s->prefilled);
@@ -738,7 +1148,7 @@ leap_batch(const struct instance *in)
 {
     struct batch b = batch_new(in);
     for (size_t i = 0; i < in->num_running; i++)
-        batch_add(&b, in->running[i]->num_computed, 1, false);
+        batch_add(&b, seq_computed(in, in->running[i]), 1, false);
     return b;
 }
 
@@ -773,16 +1183,22 @@ leap_length(const struct instance *in, int64_t now_us, int64_t horizon_us, struc
     if (n == 0 || (int64_t)n > in->params.max_num_batched_tokens) return 0;
     if (in->num_waiting > 0 && n < (size_t)in->params.max_num_seqs) return 0;
     if (horizon_us <= now_us) return 0;
-    int64_t steps = INT64_MAX;
+    /* each request needs at most one new block per block_size steps */
+    int64_t steps = (int64_t)in->kv.num_free / (int64_t)n * in->params.block_size;
+    if (steps < 2) return 0;
+    if (latency_context_free(&in->params.latency)) {
+        /* every step lasts as long as the first: the horizon may rule a
+         * leap out before the requests are looked at */
+        struct batch b = batch_new(in);
+        b.size = b.decode_tokens = (int64_t)n;
+        if ((horizon_us - now_us - 1) / leap_step_us(in, &b, 0) < 2) return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         const struct seq *s = in->running[i];
         if (in_prefill(s)) return 0;
         /* the step that emits the last token is an ordinary one */
-        steps = min64(steps, s->request.output_tokens - s->num_output - 1);
+        steps = min64(steps, s->request.output_tokens - seq_output(in, s) - 1);
     }
-    /* each request needs at most one new block per block_size steps */
-    int64_t blocks_each = (int64_t)in->kv.num_free / (int64_t)n;
-    steps = min64(steps, blocks_each * in->params.block_size);
     if (steps < 2) return 0;
     *first = leap_batch(in);
     if (latency_context_free(&in->params.latency))
@@ -828,10 +1244,10 @@ leap(struct instance *in, int64_t now_us, int64_t steps, const struct batch *fir
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t computed = in->running[i]->num_computed;
-        events[count++] =
-            (struct leap_event){(uint32_t)i, (uint32_t)((bs - computed % bs) % bs), true};
-        events[count++] =
-            (struct leap_event){(uint32_t)i, (uint32_t)((bs - (computed + 1) % bs) % bs), false};
+        uint32_t allocate_phase = (uint32_t)block_offset(in, bs - block_offset(in, computed));
+        uint32_t commit_phase = (uint32_t)block_offset(in, bs - block_offset(in, computed + 1));
+        events[count++] = (struct leap_event){(uint32_t)i, allocate_phase, true};
+        events[count++] = (struct leap_event){(uint32_t)i, commit_phase, false};
     }
     size_t *starts = in->phase_starts;
     memset(starts, 0, ((size_t)bs + 1) * sizeof *starts);
@@ -844,7 +1260,7 @@ leap(struct instance *in, int64_t now_us, int64_t steps, const struct batch *fir
 
     int64_t t = now_us, first_us = leap_step_us(in, first, 0);
     for (int64_t j = 0; j < steps; j++) {
-        int64_t phase = j % bs;
+        int64_t phase = block_offset(in, j);
         for (size_t e = starts[phase]; e < starts[phase + 1]; e++) {
             const struct leap_event *ev = &sorted[e];
             struct seq *s = in->running[ev->seq_index];
@@ -855,20 +1271,18 @@ leap(struct instance *in, int64_t now_us, int64_t steps, const struct batch *fir
         }
         struct batch b = leap_step_batch(first, j);
         int64_t step_us = equal_steps ? first_us : leap_step_us(in, first, j);
-        if (log_step(in, step_us) || emit_step(in, sink, t, step_us, &b)) return ERR_INTERNAL;
+        if (log_step(in, t, step_us) || emit_step(in, sink, t, step_us, &b)) return ERR_INTERNAL;
         t += step_us;
     }
 
     int64_t first_step = in->next_step - steps;
     for (size_t i = 0; i < n; i++) {
         struct seq *s = in->running[i];
-        if (next_token(in, s, first_step, now_us + first_us) ||
-            (equal_steps && count_step_gap(in, s->class_id, steps - 1)))
-            return ERR_INTERNAL;
+        if (next_token(in, s, first_step, now_us + first_us)) return ERR_INTERNAL;
+        if (equal_steps) count_step_gap(in, s->class_id, steps - 1);
         s->num_computed += steps;
         s->num_output += steps;
         s->last_token_step = in->next_step - 1;
-        s->last_token_us = t;
     }
     in->stats.steps += steps;
     in->stats.leaps++;
@@ -877,10 +1291,10 @@ leap(struct instance *in, int64_t now_us, int64_t steps, const struct batch *fir
     if (flush_step_gaps(in, first_us)) return ERR_INTERNAL;
     if (equal_steps) return 0;
     /* steps 1.. of the leap: one gap per request, each as long as its step */
-    for (size_t i = 0; i < n; i++)
-        if (count_step_gap(in, in->running[i]->class_id, 1)) return ERR_INTERNAL;
+    for (size_t i = 0; i < n; i++) count_step_gap(in, in->running[i]->class_id, 1);
     for (int64_t j = 1; j < steps; j++)
-        if (add_step_gaps(in, in->log[(first_step + j) % in->log_capacity])) return ERR_INTERNAL;
+        if (add_step_gaps(in, in->log[(first_step + j) % in->log_capacity].duration_us))
+            return ERR_INTERNAL;
     clear_step_gaps(in);
     return 0;
 }
@@ -893,10 +1307,17 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
 {
     *end_us = -1;
     if (!instance_has_work(in)) return 0;
+    in->quiet_allowed = allow_leap;
     if (allow_leap && in->num_running > 0) {
         struct batch first;
         int64_t steps = leap_length(in, now_us, horizon_us, &first);
-        if (steps >= 2 && leap(in, now_us, steps, &first, sink, &now_us)) return ERR_INTERNAL;
+        if (steps >= 2) {
+            make_all_loud(in); /* a leap moves every request's counters */
+            if (leap(in, now_us, steps, &first, sink, &now_us)) return ERR_INTERNAL;
+            /* all decoded in its last step: quiet again */
+            for (size_t i = 0; i < in->num_running; i++)
+                if (make_quiet(in, in->running[i])) return ERR_INTERNAL;
+        }
     }
     struct batch b = batch_new(in);
     int64_t budget = in->params.max_num_batched_tokens;
@@ -910,7 +1331,7 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
     struct step_shape shape = shape_of(&b);
     int64_t step_us = latency_step_us(&in->params.latency, &shape) + reload_us(in, &b);
     in->current_step = in->next_step;
-    if (log_step(in, step_us)) return ERR_INTERNAL;
+    if (log_step(in, now_us, step_us)) return ERR_INTERNAL;
     in->busy = true;
     in->step_start_us = now_us;
     in->step_end_us = now_us + step_us;
@@ -921,7 +1342,7 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
 }
 
 /* Emits the tokens of s's scheduled chunk; returns 1 when s is done. */
-static int
+static inline int
 advance(struct instance *in, struct seq *s, int64_t end_us)
 {
     bool was_prefill = in_prefill(s);
@@ -931,7 +1352,7 @@ advance(struct instance *in, struct seq *s, int64_t end_us)
         if (s->num_computed < s->request.input_tokens) return 0;
         s->num_output = 1;
         s->first_token_us = end_us + latency_token_delay_us(&in->params.latency);
-        first_token(s, in->current_step, end_us);
+        first_token(s, in->current_step);
     } else {
         if (next_token(in, s, in->current_step, end_us)) return ERR_INTERNAL;
         s->num_output++;
@@ -939,28 +1360,48 @@ advance(struct instance *in, struct seq *s, int64_t end_us)
     return s->num_output == s->request.output_tokens;
 }
 
+/* Drops the NULL entries that completions left in running, keeping the order. */
+static void
+compact_running(struct instance *in, size_t from)
+{
+    size_t kept = from;
+    for (size_t i = from; i < in->num_running; i++)
+        if (in->running[i]) in->running[kept++] = in->running[i];
+    in->num_running = kept;
+}
+
 int
 instance_step_end(struct instance *in, const struct engine_sink *sink)
 {
     int64_t end_us = in->step_end_us, step_us = end_us - in->step_start_us;
     in->busy = false;
-    size_t kept = 0;
+    size_t first_done = in->num_running;
     int rc = 0;
-    for (size_t i = 0; i < in->num_running; i++) {
+    /* the requests scheduling applied already produced their token, and
+     * none of them finishes: only these can */
+    for (size_t k = 0; k < in->num_at_end; k++) {
+        size_t i = in->at_end[k];
         struct seq *s = in->running[i];
-        int done = s->chunk > 0 ? advance(in, s, end_us) : 0;
+        int done = advance(in, s, end_us);
         if (done < 0) return done;
         if (!done) {
-            in->running[kept++] = s;
+            if (in->quiet_allowed && !in->full_step && may_be_quiet(in, s) && make_quiet(in, s))
+                return ERR_INTERNAL;
             continue;
         }
         kvcache_release(&in->kv, &s->kv);
         if (!rc)
             rc = report(in, s, STATUS_OK, end_us + latency_token_delay_us(&in->params.latency),
                         sink);
-        seq_free(s);
+        seq_retire(in, s);
+        in->running[i] = NULL;
+        if (i < first_done) first_done = i;
     }
-    in->num_running = kept;
+    in->num_at_end = 0;
+    compact_running(in, first_done);
+    for (size_t i = 0; in->quiet_allowed && in->full_step && i < in->num_running; i++)
+        if (may_be_quiet(in, in->running[i]) && make_quiet(in, in->running[i]))
+            return ERR_INTERNAL;
     if (!rc) rc = flush_step_gaps(in, step_us);
 #ifdef SERVESIM_DEBUG
     if (!rc) rc = instance_check(in);
@@ -971,19 +1412,21 @@ instance_step_end(struct instance *in, const struct engine_sink *sink)
 int
 instance_abandon(struct instance *in, const struct engine_sink *sink)
 {
+    make_all_loud(in);
     int rc = 0;
     for (size_t i = 0; i < in->num_running; i++) {
         struct seq *s = in->running[i];
         kvcache_release(&in->kv, &s->kv);
         if (!rc) rc = report(in, s, STATUS_UNFINISHED, TIME_NONE, sink);
-        seq_free(s);
+        seq_retire(in, s);
     }
     in->num_running = 0;
+    in->num_at_end = 0;
     while (in->num_waiting > 0) {
         struct seq *s = waiting_front(in);
         waiting_pop_front(in);
         if (!rc) rc = report(in, s, STATUS_UNFINISHED, TIME_NONE, sink);
-        seq_free(s);
+        seq_retire(in, s);
     }
     in->busy = false;
     return rc;
@@ -1001,14 +1444,15 @@ instance_check(const struct instance *in)
     int64_t held = 0, counted = 0;
     for (size_t i = 0; i < in->num_running; i++) {
         const struct seq *s = in->running[i];
-        if (s->num_computed >
+        int64_t computed = seq_computed(in, s);
+        if (computed >
             s->request.input_tokens + s->request.output_tokens - (s->prefilled ? 0 : 1))
             return internal_error("instance %d: request %lld computed past its end", in->id,
                                   (long long)s->request.id);
-        if (s->kv.num_blocks != kvcache_blocks_for(&in->kv, s->num_computed))
+        if (s->kv.num_blocks != kvcache_blocks_for(&in->kv, computed))
             return internal_error("instance %d: request %lld holds %lld blocks for %lld tokens",
                                   in->id, (long long)s->request.id, (long long)s->kv.num_blocks,
-                                  (long long)s->num_computed);
+                                  (long long)computed);
         held += s->kv.num_blocks;
     }
     for (int64_t b = 0; b < in->kv.num_blocks; b++) counted += in->kv.blocks[b].refcount;

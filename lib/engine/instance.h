@@ -52,6 +52,7 @@ struct engine_sink {
 
 struct instance_stats {
     int64_t steps, leaps, leapt_steps, preemptions;
+    int64_t quiet_steps; /* steps that visited only the requests with an event */
     int64_t kv_reloaded_blocks; /* from the CPU tier */
     int64_t head_of_line_blocked_steps; /* steps whose record has a blocked_head */
 };
@@ -127,8 +128,11 @@ bool instance_busy(const struct instance *instance);
  * Forms the next batch at now and sets *end_us to when the step ends
  * (or -1 when there is nothing to run). When allow_leap is set and the
  * batch is pure decode and nothing can change it before horizon_us (the
- * next outside event), several identical steps are taken at once; the
- * results are exactly those of single steps.
+ * next outside event), several identical steps are taken at once, and a
+ * step in which every running request is a quiet decoder visits only the
+ * requests with an event in it (docs/engine.md); the results are exactly
+ * those of single steps that visit every running request, the reference
+ * path taken without allow_leap.
  */
 int instance_step_begin(struct instance *instance, int64_t now_us, int64_t horizon_us,
                         bool allow_leap, const struct engine_sink *sink, int64_t *end_us);

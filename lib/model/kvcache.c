@@ -98,33 +98,40 @@ table_remove(struct kvcache *kv, uint64_t slot)
 
 /* ---- free list ---- */
 
+/* Takes a block off the list from the middle: its slot becomes a hole. */
 static void
 free_list_remove(struct kvcache *kv, int32_t id)
 {
-    int32_t prev = kv->blocks[id].prev, next = kv->blocks[id].next;
-    if (prev >= 0)
-        kv->blocks[prev].next = next;
-    else
-        kv->free_head = next;
-    if (next >= 0)
-        kv->blocks[next].prev = prev;
-    else
-        kv->free_tail = prev;
+    kv->ring[kv->blocks[id].ring_pos & kv->ring_mask] = -1;
     kv->num_free--;
 }
 
+/* Moves the live entries of a full ring together, in order, from its head. */
 static void
+free_list_compact(struct kvcache *kv)
+{
+    uint32_t mask = kv->ring_mask, to = kv->ring_head;
+    for (uint32_t p = kv->ring_head; p != kv->ring_tail; p++) {
+        int32_t id = kv->ring[p & mask];
+        if (id < 0) continue;
+        kv->ring[to & mask] = id;
+        kv->blocks[id].ring_pos = to++;
+    }
+    kv->ring_tail = to;
+}
+
+static inline void
 free_list_append(struct kvcache *kv, int32_t id)
 {
-    kv->blocks[id].prev = kv->free_tail;
-    kv->blocks[id].next = -1;
-    if (kv->free_tail >= 0)
-        kv->blocks[kv->free_tail].next = id;
-    else
-        kv->free_head = id;
-    kv->free_tail = id;
+    /* the ring holds twice the pool: a full one is at least half holes */
+    if (kv->ring_tail - kv->ring_head == kv->ring_mask + 1) free_list_compact(kv);
+    kv->ring[kv->ring_tail & kv->ring_mask] = id;
+    kv->blocks[id].ring_pos = kv->ring_tail++;
     kv->num_free++;
 }
+
+/* How far ahead of the head blocks are fetched into the cache. */
+#define FETCH_AHEAD 16
 
 /* ---- lifecycle ---- */
 
@@ -137,15 +144,17 @@ kvcache_init(struct kvcache *kv, int64_t num_blocks, int block_size, bool prefix
     while (slots < 2 * (uint64_t)num_blocks)
         slots *= 2;
     size_t n = (size_t)num_blocks;
+    if (slots > (uint64_t)1 << 31)
+        return internal_error("kvcache: pool of %" PRId64 " blocks too large", num_blocks);
     *kv = (struct kvcache){.num_blocks = num_blocks,
                            .block_size = block_size,
                            .prefix_caching = prefix_caching,
                            .blocks = calloc(n, sizeof *kv->blocks),
-                           .free_head = -1,
-                           .free_tail = -1,
+                           .ring = malloc(slots * sizeof *kv->ring),
+                           .ring_mask = (uint32_t)(slots - 1),
                            .table = malloc(slots * sizeof *kv->table),
                            .table_mask = slots - 1};
-    if (!kv->blocks || !kv->table) {
+    if (!kv->blocks || !kv->ring || !kv->table) {
         kvcache_free(kv);
         return internal_error("out of memory");
     }
@@ -160,9 +169,10 @@ void
 kvcache_free(struct kvcache *kv)
 {
     free(kv->blocks);
+    free(kv->ring);
     free(kv->table);
     kv_offload_free(&kv->offload);
-    *kv = (struct kvcache){.free_head = -1, .free_tail = -1};
+    *kv = (struct kvcache){0};
 }
 
 void
@@ -217,6 +227,9 @@ kvcache_lookup_tiers(const struct kvcache *kv, const struct kv_tokens *t, int64_
 {
     if (offloaded) *offloaded = 0;
     if (!kv->prefix_caching) return 0;
+    /* nothing cached on either tier: every block misses (without hashing
+     * and probing an empty table, which costs a cache miss) */
+    if (kv->table_count == 0 && (!offloaded || kv->offload.count == 0)) return 0;
     struct kv_cursor c;
     cursor_init(&c, t);
     int64_t full = num_tokens / kv->block_size, b = 0;
@@ -290,19 +303,37 @@ take_cached_blocks(struct kvcache *kv, struct kv_seq *seq, const struct kv_token
     seq->num_blocks = seq->num_hashed_blocks = seq->num_full_blocks = n;
 }
 
-static int32_t
-take_fresh_block(struct kvcache *kv)
+/* A free block taken for new content forgets the hash it kept. */
+static void
+evict(struct kvcache *kv, int32_t id)
 {
-    int32_t id = kv->free_head;
-    free_list_remove(kv, id);
-    if (kv->blocks[id].has_hash) {
-        table_remove(kv, table_slot(kv, kv->blocks[id].hash));
-        kv->blocks[id].has_hash = false;
-        kv->stats.evictions++;
-        if (kv->offload.capacity > 0) kv_offload_put(&kv->offload, kv->blocks[id].hash);
+    table_remove(kv, table_slot(kv, kv->blocks[id].hash));
+    kv->blocks[id].has_hash = false;
+    kv->stats.evictions++;
+    if (kv->offload.capacity > 0) kv_offload_put(&kv->offload, kv->blocks[id].hash);
+}
+
+/* Takes count blocks from the head of the free list (count <= num_free)
+ * into out, each at refcount 1, fetching the ones after them ahead. */
+static void
+take_fresh_blocks(struct kvcache *kv, int32_t *out, int64_t count)
+{
+    struct kv_block *blocks = kv->blocks;
+    const int32_t *ring = kv->ring;
+    uint32_t mask = kv->ring_mask, head = kv->ring_head, tail = kv->ring_tail;
+    for (int64_t k = 0; k < count; k++) {
+        int32_t id;
+        while ((id = ring[head++ & mask]) < 0) continue;
+        if (tail - head > FETCH_AHEAD) {
+            int32_t ahead = ring[(head + FETCH_AHEAD) & mask];
+            if (ahead >= 0) __builtin_prefetch(&blocks[ahead], 1);
+        }
+        if (blocks[id].has_hash) evict(kv, id);
+        blocks[id].refcount = 1;
+        out[k] = id;
     }
-    kv->blocks[id].refcount = 1;
-    return id;
+    kv->ring_head = head;
+    kv->num_free -= count;
 }
 
 int
@@ -320,8 +351,8 @@ kvcache_allocate(struct kvcache *kv, struct kv_seq *seq, const struct kv_tokens 
     if (kv_seq_reserve(seq, need) < 0) return ERR_INTERNAL;
     /* Cached blocks first, so that taking fresh ones cannot evict them. */
     if (cached > 0) take_cached_blocks(kv, seq, t, cached);
-    while (seq->num_blocks < need)
-        seq->blocks[seq->num_blocks++] = take_fresh_block(kv);
+    take_fresh_blocks(kv, seq->blocks + seq->num_blocks, need - seq->num_blocks);
+    seq->num_blocks = need;
     if (admission) {
         int64_t prompt_blocks = t->input_tokens / kv->block_size;
         kv->stats.hit_blocks += cached;
@@ -375,9 +406,12 @@ kvcache_commit(struct kvcache *kv, struct kv_seq *seq, const struct kv_tokens *t
 void
 kvcache_release(struct kvcache *kv, struct kv_seq *seq)
 {
+    struct kv_block *blocks = kv->blocks;
+    const int32_t *table = seq->blocks;
     for (int64_t i = seq->num_blocks; i-- > 0;) {
-        int32_t id = seq->blocks[i];
-        if (--kv->blocks[id].refcount == 0) free_list_append(kv, id);
+        if (i >= FETCH_AHEAD) __builtin_prefetch(&blocks[table[i - FETCH_AHEAD]], 1);
+        int32_t id = table[i];
+        if (--blocks[id].refcount == 0) free_list_append(kv, id);
     }
     seq->num_blocks = seq->num_hashed_blocks = seq->num_full_blocks = 0;
     seq->last_hash = 0;
@@ -407,23 +441,26 @@ fail(char *why, size_t size, const char *fmt, ...)
 static int
 check_free_list(const struct kvcache *kv, char *why, size_t size)
 {
-    int64_t walked = 0;
-    int32_t prev = -1;
-    for (int32_t id = kv->free_head; id >= 0; prev = id, id = kv->blocks[id].next) {
-        /* a walk longer than the pool has looped */
-        if (id >= kv->num_blocks || ++walked > kv->num_blocks)
-            return fail(why, size, "free list is corrupt at block %" PRId32, id);
-        if (kv->blocks[id].prev != prev)
-            return fail(why, size, "free block %" PRId32 " has a wrong prev link", id);
+    if (kv->ring_tail - kv->ring_head > kv->ring_mask + 1)
+        return fail(why, size, "free ring spans %" PRIu32 " positions, it has %" PRIu32,
+                    kv->ring_tail - kv->ring_head, kv->ring_mask + 1);
+    int64_t listed = 0;
+    for (uint32_t p = kv->ring_head; p != kv->ring_tail; p++) {
+        int32_t id = kv->ring[p & kv->ring_mask];
+        if (id < 0) continue;
+        if (id >= kv->num_blocks)
+            return fail(why, size, "free ring holds block %" PRId32 ", beyond the pool", id);
+        /* a block listed twice would fail this at one of its positions */
+        if (kv->blocks[id].ring_pos != p)
+            return fail(why, size, "free block %" PRId32 " is listed at %" PRIu32
+                        ", its position says %" PRIu32, id, p, kv->blocks[id].ring_pos);
         if (kv->blocks[id].refcount != 0)
             return fail(why, size, "free block %" PRId32 " has refcount %" PRId32, id,
                         kv->blocks[id].refcount);
+        listed++;
     }
-    if (kv->free_tail != prev)
-        return fail(why, size, "free list tail is %" PRId32 ", the walk ends at %" PRId32,
-                    kv->free_tail, prev);
-    if (walked != kv->num_free)
-        return fail(why, size, "free list holds %" PRId64 " blocks, num_free is %" PRId64, walked,
+    if (listed != kv->num_free)
+        return fail(why, size, "free list holds %" PRId64 " blocks, num_free is %" PRId64, listed,
                     kv->num_free);
     int64_t unreferenced = 0;
     for (int32_t id = 0; id < kv->num_blocks; id++) {

@@ -37,6 +37,15 @@
  * table maps hash[b] to b, so every table entry names a block whose
  * stored hash is the key. Freed blocks keep their hash (evictable cache)
  * until allocation takes them from the head of the list (LRU).
+ *
+ * The free list is a ring of block ids in list order, read from ring_head
+ * and written at ring_tail (positions count up and wrap; the slot of
+ * position p is p & ring_mask). A block taken off the list from the
+ * middle (a cache hit) leaves -1 in its slot, skipped when the head gets
+ * there; a full ring is compacted. The ring is read in order, so the
+ * blocks allocation will take next are known ahead (and fetched ahead),
+ * where a linked list would miss the cache on every block and its
+ * neighbour.
  */
 #ifndef SERVESIM_MODEL_KVCACHE_H
 #define SERVESIM_MODEL_KVCACHE_H
@@ -79,8 +88,7 @@ struct kv_block {
     uint64_t hash;    /* meaningful only when has_hash */
     int32_t refcount;
     int32_t has_hash; /* hash is registered in the table, mapped to this block */
-    int32_t prev;     /* free list links; -1 ends */
-    int32_t next;
+    uint32_t ring_pos; /* free blocks: the ring position holding this block */
 };
 
 struct kvcache {
@@ -90,7 +98,10 @@ struct kvcache {
     int64_t num_free;
     struct kvcache_stats stats;
     struct kv_block *blocks; /* num_blocks of them */
-    int32_t free_head, free_tail; /* -1 when the list is empty */
+    /* the free list: ring[p & ring_mask] for p in [ring_head, ring_tail),
+     * -1 for a block taken off the list from the middle */
+    int32_t *ring;
+    uint32_t ring_mask, ring_head, ring_tail;
     /* open addressing, linear probing; at most half full */
     struct kv_slot *table;
     uint64_t table_mask; /* slots - 1, slots a power of two */

@@ -28,6 +28,7 @@ struct request_reader {
     struct csv_table table;
     int64_t last_arrival_us;
     char *last_session; /* the line before's session and round */
+    size_t last_session_size; /* of the buffer */
     int64_t last_round;
 };
 
@@ -68,10 +69,14 @@ check_closed_loop(const struct request_reader *r, const struct csv_record *rec,
 static int
 remember(struct request_reader *r, const char *session, int64_t round)
 {
-    char *copy = strdup(session);
-    if (!copy) return internal_error("out of memory");
-    free(r->last_session);
-    r->last_session = copy;
+    size_t size = strlen(session) + 1;
+    if (size > r->last_session_size) {
+        char *grown = realloc(r->last_session, size);
+        if (!grown) return internal_error("out of memory");
+        r->last_session = grown;
+        r->last_session_size = size;
+    }
+    memcpy(r->last_session, session, size);
     r->last_round = round;
     return 0;
 }

@@ -325,7 +325,7 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
 {
     static struct recorder leaping, single;
     int runs = 0;
-    int64_t context_leaps = 0;
+    int64_t context_leaps = 0, quiet_steps = 0;
     for (size_t c = 0; c < sizeof scenarios / sizeof *scenarios; c++) {
         const struct scenario *s = &scenarios[c];
         for (uint64_t seed = 1; seed <= 12; seed++, runs++) {
@@ -402,13 +402,18 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
             CHECK_EQ(leaping.gap_sum_us, single.gap_sum_us);
             CHECK(leaping.gap_sq_sum == single.gap_sq_sum);
             if (seed % 2 == 0) context_leaps += leaping.stats.leaps;
+            /* the reference path visits every request in every step */
+            CHECK_EQ(single.stats.quiet_steps, 0);
+            quiet_steps += leaping.stats.quiet_steps;
             /* the tiny pool really exercised preemption */
             if (strcmp(s->name, "tiny-kv-preempts") == 0) CHECK(preemptions > 0);
         }
     }
     CHECK(runs >= 50);
-    /* the context-dependent runs did leap (else the comparison is vacuous) */
+    /* the context-dependent runs did leap, and steps were taken quietly
+     * (else the comparisons are vacuous) */
     CHECK(context_leaps > 0);
+    CHECK(quiet_steps > 0);
 }
 
 /*

@@ -183,6 +183,7 @@ struct kv_snapshot {
     struct kv_block *pool;
     int32_t *blocks;
     struct kv_slot *table;
+    int32_t *ring; /* the free list */
 };
 
 static void *
@@ -201,6 +202,7 @@ snapshot_take(struct kv_snapshot *s, const struct kvcache *kv, const struct kv_s
     s->seq = *seq;
     s->pool = copy_of(kv->blocks, n * sizeof *kv->blocks);
     s->table = copy_of(kv->table, (kv->table_mask + 1) * sizeof *kv->table);
+    s->ring = copy_of(kv->ring, ((size_t)kv->ring_mask + 1) * sizeof *kv->ring);
     s->blocks = copy_of(seq->blocks, (size_t)seq->num_blocks * sizeof *seq->blocks);
 }
 
@@ -208,13 +210,15 @@ static bool
 snapshot_matches(const struct kv_snapshot *s, const struct kvcache *kv, const struct kv_seq *seq)
 {
     size_t n = (size_t)kv->num_blocks;
-    bool same = kv->num_free == s->kv.num_free && kv->free_head == s->kv.free_head &&
-                kv->free_tail == s->kv.free_tail && kv->table_count == s->kv.table_count &&
+    bool same = kv->num_free == s->kv.num_free && kv->ring_head == s->kv.ring_head &&
+                kv->ring_tail == s->kv.ring_tail && kv->table_count == s->kv.table_count &&
                 !memcmp(&kv->stats, &s->kv.stats, sizeof kv->stats) &&
                 !memcmp(kv->blocks, s->pool, n * sizeof *kv->blocks);
     for (uint64_t i = 0; i <= kv->table_mask; i++)
         same = same && kv->table[i].block == s->table[i].block &&
                (kv->table[i].block < 0 || kv->table[i].hash == s->table[i].hash);
+    for (uint32_t p = kv->ring_head; same && p != kv->ring_tail; p++)
+        same = kv->ring[p & kv->ring_mask] == s->ring[p & kv->ring_mask];
     return same && seq->blocks == s->seq.blocks && seq->num_blocks == s->seq.num_blocks &&
            seq->capacity == s->seq.capacity && seq->num_hashed_blocks == s->seq.num_hashed_blocks &&
            seq->last_hash == s->seq.last_hash &&
@@ -227,6 +231,7 @@ snapshot_free(struct kv_snapshot *s)
 {
     free(s->pool);
     free(s->table);
+    free(s->ring);
     free(s->blocks);
 }
 
@@ -670,10 +675,15 @@ TEST(kv_lru_evicts_oldest_and_sequence_tail_first)
     kvcache_release(&kv, &seq_b);
 
     const int32_t expected_order[] = {2, 1, 0, 5, 4, 3};
-    int32_t id = kv.free_head;
-    for (size_t i = 0; i < 6; i++, id = id >= 0 ? kv.blocks[id].next : -1)
-        CHECK_EQ(id, expected_order[i]);
-    CHECK_EQ(id, -1);
+    size_t listed = 0;
+    for (uint32_t p = kv.ring_head; p != kv.ring_tail; p++) {
+        int32_t id = kv.ring[p & kv.ring_mask];
+        if (id < 0) continue; /* a hole left by a cache hit */
+        CHECK(listed < 6);
+        if (listed < 6) CHECK_EQ(id, expected_order[listed]);
+        listed++;
+    }
+    CHECK_EQ(listed, 6);
 
     CHECK_EQ(kvcache_allocate(&kv, &seq_c, &c, 0, 1 * BS), 1);
     CHECK_EQ(seq_c.blocks[0], 2);

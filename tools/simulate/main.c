@@ -64,7 +64,7 @@ static const char usage[] =
     "  --steps FILE                    write the step trace (CSV) to FILE\n"
     "  --itl FILE                      write the exact inter-token gap histogram to FILE\n"
     "  --horizon-us T                  stop the clock at T; requests in flight are unfinished\n"
-    "  --single-steps                  never leap over identical decode steps (reference path)\n"
+    "  --single-steps                  visit every running request in every step (reference path)\n"
     "  --check-invariants              recount KV blocks and engine invariants after every step\n"
     "  --print-config                  print the resolved engine configuration and exit\n"
     "  --stats                         print engine statistics to standard error\n"
