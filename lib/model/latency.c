@@ -99,10 +99,13 @@ latency_step_us(const struct latency_model *m, const struct step_shape *s)
         return whole_us(fmax(compute, memory) + t.communication);
     }
     const double *k = m->physics;
-    return whole_us(k[PHYSICS_PREFILL_COMPUTE] * t.prefill_compute +
-                    k[PHYSICS_DECODE_COMPUTE] * t.decode_compute +
-                    k[PHYSICS_MEMORY] * (t.weights + t.kv) +
-                    k[PHYSICS_COMMUNICATION] * t.communication +
+    /* as in the roofline, a step waits for the slower of its compute and its
+     * memory traffic: a prefill chunk riding in a memory-bound decode step
+     * costs little, which a sum would charge in full */
+    double compute = k[PHYSICS_PREFILL_COMPUTE] * t.prefill_compute +
+                     k[PHYSICS_DECODE_COMPUTE] * t.decode_compute;
+    double memory = k[PHYSICS_MEMORY] * (t.weights + t.kv);
+    return whole_us(fmax(compute, memory) + k[PHYSICS_COMMUNICATION] * t.communication +
                     k[PHYSICS_PER_LAYER] * (double)m->hw.layers +
                     k[PHYSICS_PER_REQUEST] * (double)s->requests + k[PHYSICS_PER_STEP]);
 }

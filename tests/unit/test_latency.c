@@ -89,9 +89,10 @@ TEST(roofline_counts_the_experts_a_step_touches)
 }
 
 /*
- * Physics on the decode step with the all-reduces above: 3*250.1 (decode
- * compute) + 1.5*(2000+501) (memory) + 1*330 (communication) + 10*32
- * (layers) + 20*10 (requests) + 100 (step) = 5451.8 us.
+ * Physics on the decode step with the all-reduces above: the slower of
+ * compute 3*250.1 = 750.3 and memory 1.5*(2000+501) = 3751.5 (memory-bound),
+ * plus 1*330 (communication) + 10*32 (layers) + 20*10 (requests) + 100
+ * (step) = 4701.5 us, rounded half away from zero.
  */
 TEST(physics_step_by_hand)
 {
@@ -105,11 +106,11 @@ TEST(physics_step_by_hand)
                                [PHYSICS_PER_LAYER] = 10,     [PHYSICS_PER_REQUEST] = 20,
                                [PHYSICS_PER_STEP] = 100};
     for (int i = 0; i < PHYSICS_TERMS; i++) m.physics[i] = k[i];
-    CHECK_EQ(latency_step_us(&m, &decode_only), 5452);
-    /* the prompt adds 2*25005 (prefill compute) + 1.5*100 (its 1000 KV
-     * tokens, 100 us) + 20 (one more request) + 1000 (1000 more tokens
-     * over the link): 5451.8 + 51180 */
-    CHECK_EQ(latency_step_us(&m, &mixed), 56632);
+    CHECK_EQ(latency_step_us(&m, &decode_only), 4702);
+    /* with the prompt the step is compute-bound: 2*25005 + 750.3 = 50760.3
+     * against memory 1.5*(2000+601) = 3901.5; communication 320 + 1010 (1010
+     * tokens over the link), layers 320, 11 requests 220, step 100: 52730.3 */
+    CHECK_EQ(latency_step_us(&m, &mixed), 52730);
 }
 
 /*
