@@ -49,6 +49,11 @@ expected_kv_bytes() {
     # 27 layers x (512 + 64) x 2 bytes, the same on every rank
     assert_line "  kv_bytes_per_token: 31104"
     assert_line "num_gpu_blocks: 89635   # derived from GPU memory"
+    # absorbed decode: 2 x 16 heads x (2 x 512 + 64) x 27 layers = 940032 FLOPs per pair;
+    # a model with ordinary attention shows no such line
+    assert_line "  flops_per_decode_pair: 940032"
+    run tool simulate --latency-model roofline --print-config
+    refute_line --partial "flops_per_decode_pair"
     tool gen-workload --num-requests 20 --seed 5 > requests.csv
     run tool simulate --model deepseek-ai/DeepSeek-V2-Lite --gpu H100 --tp 2 --latency-model roofline requests.csv
     assert_success

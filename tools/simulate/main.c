@@ -198,6 +198,9 @@ print_latency(const struct config *cfg, const struct latency_model *l)
            h->kv_bytes_per_token, h->allreduces, h->peak_flops_per_us / 1e6,
            h->bandwidth_bytes_per_us / 1e6, h->link_bytes_per_us / 1e3, h->mfu_prefill,
            h->mfu_decode, h->memory_efficiency);
+    /* latent attention decodes in its absorbed form, at another cost per pair */
+    if (h->flops_per_decode_pair > 0 && h->flops_per_decode_pair != h->flops_per_pair)
+        printf("  flops_per_decode_pair: %.6g\n", h->flops_per_decode_pair);
     if (l->kind == LATENCY_PHYSICS) {
         printf("physics:\n");
         for (int t = 0; t < PHYSICS_TERMS; t++)
