@@ -47,7 +47,9 @@ struct seq {
     uint64_t admitted; /* admission sequence: running is in this order */
     /* A quiet request's counters lag: see "quiet decoders" below. */
     bool quiet;
+    uint32_t quiet_key; /* its block boundaries come at the quiet steps of this residue */
     int64_t quiet_from; /* quiet_steps when its counters were last brought up to date */
+    int64_t quiet_last; /* the quiet step of its last token */
 };
 
 struct seq_list {
@@ -79,6 +81,7 @@ struct instance {
     int64_t *class_counts;
     uint32_t *touched;
     size_t class_capacity, num_touched;
+    uint32_t num_classes; /* class ids in use are below it */
     /* leap scratch: per block phase, the KV events of the leap */
     struct leap_event *leap_events;
     size_t leap_capacity;
@@ -97,8 +100,10 @@ struct instance {
     size_t num_quiet;
     int64_t quiet_offsets;   /* sum of num_computed - quiet_from over quiet requests */
     int64_t *quiet_per_class; /* class_capacity entries */
-    struct seq_list *calendar; /* block_size lists: quiet requests by next event */
-    struct seq_list scratch;
+    /* block_size lists each: quiet requests by the residue (quiet step mod
+     * block_size) of their block boundaries, in admission order, and of
+     * their last token */
+    struct seq_list *boundaries, *finishing;
     bool quiet_allowed; /* off on the reference path (no leaps) */
     bool full_step; /* the step in progress visited every running request */
     struct instance_stats stats;
@@ -142,14 +147,15 @@ instance_new(const struct engine_params *params, int id, struct instance **out)
     in->running = malloc((size_t)params->max_num_seqs * sizeof *in->running);
     in->at_end = malloc((size_t)params->max_num_seqs * sizeof *in->at_end);
     in->phase_starts = malloc(((size_t)params->block_size + 1) * sizeof *in->phase_starts);
-    in->calendar = calloc((size_t)params->block_size, sizeof *in->calendar);
-    if (!in->running || !in->at_end || !in->phase_starts || !in->calendar ||
+    in->boundaries = calloc(2 * (size_t)params->block_size, sizeof *in->boundaries);
+    in->finishing = in->boundaries ? in->boundaries + params->block_size : NULL;
+    if (!in->running || !in->at_end || !in->phase_starts || !in->boundaries ||
         kvcache_init(&in->kv, params->num_gpu_blocks, (int)params->block_size,
                      params->enable_prefix_caching) != 0) {
         free(in->running);
         free(in->at_end);
         free(in->phase_starts);
-        free(in->calendar);
+        free(in->boundaries);
         free(in);
         return internal_error("out of memory for an engine of %lld KV blocks",
                               (long long)params->num_gpu_blocks);
@@ -212,10 +218,9 @@ instance_free(struct instance *in)
         seq_free(in->waiting[(in->waiting_head + i) % in->waiting_capacity]);
     free(in->running);
     free(in->at_end);
-    for (int64_t k = 0; in->calendar && k < in->params.block_size; k++)
-        free(in->calendar[k].items);
-    free(in->calendar);
-    free(in->scratch.items);
+    for (int64_t k = 0; in->boundaries && k < 2 * in->params.block_size; k++)
+        free(in->boundaries[k].items);
+    free(in->boundaries);
     free(in->quiet_per_class);
     free(in->waiting);
     free(in->class_counts);
@@ -507,6 +512,7 @@ log_step(struct instance *in, int64_t start_us, int64_t duration_us)
 static int
 class_counts_reserve(struct instance *in, uint32_t class_id)
 {
+    if (class_id >= in->num_classes) in->num_classes = class_id + 1;
     if (class_id < in->class_capacity) return 0;
     size_t capacity = in->class_capacity ? in->class_capacity : 8;
     while (capacity <= class_id) capacity *= 2;
@@ -737,9 +743,13 @@ reload_us(const struct instance *in, const struct batch *b)
  * nothing else about it, except at three events: a block boundary (it
  * needs a new block), a block filled (its hash is committed), its last
  * token (the step end reports it). So a quiet step visits only the
- * requests with an event in it, found in a calendar of block_size lists
- * by the quiet step of their next event (at most block_size - 1 ahead),
- * and in admission order, the order a full step would visit them in.
+ * requests with an event in it, in admission order, the order a full
+ * step would visit them in. A quiet request meets a block boundary once
+ * every block_size quiet steps and fills its block in the quiet step
+ * before, so it stays in one of block_size lists, by the residue of its
+ * boundaries, which quiet step q merges: list q (boundaries) with list
+ * q + 1 (filled blocks), modulo block_size. Last tokens are listed by
+ * the residue of their quiet step and picked out when it comes.
  * The others' counters lag: a quiet request has computed num_computed +
  * (quiet_steps - quiet_from) tokens, and output as many more than
  * num_output; per-class counts and the sum of the lags give a quiet
@@ -788,36 +798,23 @@ catch_up(struct instance *in, struct seq *s)
     s->quiet_from = in->quiet_steps;
 }
 
-/* The quiet step, at or after `from`, of s's next event. */
-static int64_t
-next_event(const struct instance *in, const struct seq *s, int64_t from)
-{
-    const int64_t bs = in->params.block_size;
-    /* tokens computed at the start of quiet step q: num_computed + q - quiet_from */
-    int64_t offset = block_offset(in, s->num_computed + (from - s->quiet_from));
-    int64_t to_boundary = offset == 0 ? 0 : bs - offset; /* needs a new block */
-    int64_t to_fill = bs - 1 - offset;                    /* fills its last block */
-    int64_t last = s->quiet_from + s->request.output_tokens - 1 - s->num_output;
-    return min64(from + min64(to_boundary, to_fill), last);
-}
-
-static int
-calendar_add(struct instance *in, struct seq *s, int64_t from)
-{
-    int64_t q = next_event(in, s, from);
-    return seq_list_push(&in->calendar[block_offset(in, q)], s);
-}
-
 /* Makes s quiet now: it produced a token in the step that just ended. */
 static int
 make_quiet(struct instance *in, struct seq *s)
 {
     s->quiet = true;
     s->quiet_from = in->quiet_steps;
+    /* tokens computed at the start of quiet step q: num_computed + q - quiet_from */
+    s->quiet_key = (uint32_t)block_offset(
+        in, s->quiet_from + in->params.block_size - block_offset(in, s->num_computed));
+    s->quiet_last = s->quiet_from + s->request.output_tokens - 1 - s->num_output;
     in->num_quiet++;
     in->quiet_offsets += s->num_computed - s->quiet_from;
     in->quiet_per_class[s->class_id]++;
-    return calendar_add(in, s, in->quiet_steps);
+    if (seq_list_push(&in->boundaries[s->quiet_key], s) ||
+        seq_list_push(&in->finishing[block_offset(in, s->quiet_last)], s))
+        return ERR_INTERNAL;
+    return 0;
 }
 
 static bool
@@ -826,10 +823,15 @@ may_be_quiet(const struct instance *in, const struct seq *s)
     return !s->quiet && s->num_output > 0 && s->last_token_step == in->current_step;
 }
 
-/* Takes s out of the quiet ones (its counters up to date; not in the calendar). */
+/* Takes s out of the quiet ones (its counters up to date; out of its finishing list). */
 static void
 make_loud(struct instance *in, struct seq *s)
 {
+    struct seq_list *l = &in->boundaries[s->quiet_key];
+    size_t i = 0;
+    while (l->items[i] != s) i++;
+    memmove(&l->items[i], &l->items[i + 1], (l->count - i - 1) * sizeof *l->items);
+    l->count--;
     s->quiet = false;
     in->num_quiet--;
     in->quiet_offsets -= s->num_computed - s->quiet_from;
@@ -847,8 +849,8 @@ make_all_loud(struct instance *in)
         catch_up(in, s);
         s->quiet = false;
     }
-    for (int64_t k = 0; k < in->params.block_size; k++) in->calendar[k].count = 0;
-    memset(in->quiet_per_class, 0, in->class_capacity * sizeof *in->quiet_per_class);
+    for (int64_t k = 0; k < 2 * in->params.block_size; k++) in->boundaries[k].count = 0;
+    memset(in->quiet_per_class, 0, in->num_classes * sizeof *in->quiet_per_class);
     in->num_quiet = 0;
     in->quiet_offsets = 0;
 }
@@ -867,14 +869,37 @@ running_index(const struct instance *in, const struct seq *s)
 }
 
 static void
-sort_by_admission(struct seq **items, size_t count)
+sort_indices(size_t *items, size_t count)
 {
     for (size_t i = 1; i < count; i++) {
-        struct seq *s = items[i];
-        size_t j = i;
-        for (; j > 0 && items[j - 1]->admitted > s->admitted; j--) items[j] = items[j - 1];
-        items[j] = s;
+        size_t v = items[i], j = i;
+        for (; j > 0 && items[j - 1] > v; j--) items[j] = items[j - 1];
+        items[j] = v;
     }
+}
+
+/*
+ * The KV events of quiet step q, in admission order: a new block at a
+ * boundary, a hash committed for a filled block (the quiet step before
+ * the next boundary; the same step when a block holds one token).
+ */
+static int
+quiet_blocks(struct instance *in, int64_t q)
+{
+    const bool one_token_blocks = in->params.block_size == 1;
+    const struct seq_list *fresh = &in->boundaries[block_offset(in, q)];
+    const struct seq_list *filling = &in->boundaries[block_offset(in, q + 1)];
+    size_t num_filling = one_token_blocks ? 0 : filling->count;
+    for (size_t i = 0, j = 0; i < fresh->count || j < num_filling;) {
+        bool boundary = j == num_filling ||
+                        (i < fresh->count && fresh->items[i]->admitted < filling->items[j]->admitted);
+        struct seq *s = boundary ? fresh->items[i++] : filling->items[j++];
+        int64_t tokens = s->num_computed + (q - s->quiet_from) + 1;
+        if (boundary && kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens) != 1)
+            return internal_error("KV allocation failed in a quiet step");
+        if (!boundary || one_token_blocks) kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
+    }
+    return 0;
 }
 
 /*
@@ -889,14 +914,9 @@ quiet_step(struct instance *in, int64_t *budget, struct batch *b)
     const int64_t n = (int64_t)in->num_running;
     if (!in->quiet_allowed || n == 0 || in->num_quiet != in->num_running || n > *budget)
         return 0;
-    struct seq_list *due = &in->calendar[block_offset(in, q)];
     /* each boundary takes one fresh block: none can fail when enough are free */
-    int64_t boundaries = 0;
-    for (size_t k = 0; k < due->count; k++) {
-        const struct seq *s = due->items[k];
-        boundaries += block_offset(in, s->num_computed + (q - s->quiet_from)) == 0;
-    }
-    if (boundaries > in->kv.num_free) return 0;
+    const struct seq_list *fresh = &in->boundaries[block_offset(in, q)];
+    if ((int64_t)fresh->count > in->kv.num_free) return 0;
     /* the batch as a full step would count it, one decode token each */
     int64_t context = in->quiet_offsets + n * q;
     b->size += n;
@@ -906,33 +926,24 @@ quiet_step(struct instance *in, int64_t *budget, struct batch *b)
         b->decode_pairs += context + n;
     }
     *budget -= n;
-    struct seq_list events = *due; /* the slot refills as they are rescheduled */
-    *due = in->scratch;
-    sort_by_admission(events.items, events.count);
-    int rc = 0;
-    for (size_t k = 0; k < events.count && !rc; k++) {
-        struct seq *s = events.items[k];
-        catch_up(in, s);
-        int64_t tokens = s->num_computed + 1;
-        if (block_offset(in, s->num_computed) == 0 &&
-            kvcache_allocate(&in->kv, &s->kv, &s->tokens, 0, tokens) != 1) {
-            rc = internal_error("KV allocation failed in a quiet step");
-            break;
-        }
-        if (block_offset(in, tokens) == 0) kvcache_commit(&in->kv, &s->kv, &s->tokens, tokens);
-        if (s->num_output + 1 < s->request.output_tokens) {
-            rc = calendar_add(in, s, q + 1);
+    if (quiet_blocks(in, q)) return ERR_INTERNAL;
+    /* last tokens: the step end emits them and reports the requests, in running order */
+    struct seq_list *due = &in->finishing[block_offset(in, q)];
+    size_t first_at_end = in->num_at_end;
+    for (size_t k = 0; k < due->count;) {
+        struct seq *s = due->items[k];
+        if (s->quiet_last != q) {
+            k++;
             continue;
         }
-        /* its last token: the step end emits it and reports the request */
+        due->items[k] = due->items[--due->count];
+        catch_up(in, s);
         make_loud(in, s);
         s->chunk = 1;
         in->at_end[in->num_at_end++] = running_index(in, s);
     }
-    events.count = 0;
-    in->scratch = events;
-    if (rc) return rc;
-    for (uint32_t c = 0; c < in->class_capacity; c++)
+    sort_indices(in->at_end + first_at_end, in->num_at_end - first_at_end);
+    for (uint32_t c = 0; c < in->num_classes; c++)
         if (in->quiet_per_class[c] > 0) count_step_gap(in, c, in->quiet_per_class[c]);
     in->quiet_steps++;
     in->stats.quiet_steps++;
@@ -1299,6 +1310,46 @@ leap(struct instance *in, int64_t now_us, int64_t steps, const struct batch *fir
     return 0;
 }
 
+/*
+ * leap() over quiet requests: the steps are quiet steps, each visiting the
+ * requests with a block event in it (no last token falls inside a leap),
+ * and the counters keep lagging; the token gaps come from the per-class
+ * counts of the quiet requests.
+ */
+static int
+quiet_leap(struct instance *in, int64_t now_us, int64_t steps, const struct batch *first,
+           const struct engine_sink *sink, int64_t *end_us)
+{
+    const bool equal_steps = latency_context_free(&in->params.latency);
+    int64_t t = now_us, first_us = leap_step_us(in, first, 0), first_step = in->next_step;
+    for (int64_t j = 0; j < steps; j++) {
+        if (quiet_blocks(in, in->quiet_steps + j)) return ERR_INTERNAL;
+        struct batch b = leap_step_batch(first, j);
+        int64_t step_us = equal_steps ? first_us : leap_step_us(in, first, j);
+        if (log_step(in, t, step_us) || emit_step(in, sink, t, step_us, &b)) return ERR_INTERNAL;
+        t += step_us;
+    }
+    in->quiet_steps += steps;
+    in->last_quiet_step = in->next_step - 1;
+    in->stats.steps += steps;
+    in->stats.leaps++;
+    in->stats.leapt_steps += steps;
+    *end_us = t;
+    for (uint32_t c = 0; c < in->num_classes; c++)
+        if (in->quiet_per_class[c] > 0)
+            count_step_gap(in, c, in->quiet_per_class[c] * (equal_steps ? steps : 1));
+    if (flush_step_gaps(in, first_us)) return ERR_INTERNAL;
+    if (equal_steps) return 0;
+    /* steps 1.. of the leap: one gap per request, each as long as its step */
+    for (uint32_t c = 0; c < in->num_classes; c++)
+        if (in->quiet_per_class[c] > 0) count_step_gap(in, c, in->quiet_per_class[c]);
+    for (int64_t j = 1; j < steps; j++)
+        if (add_step_gaps(in, in->log[(first_step + j) % in->log_capacity].duration_us))
+            return ERR_INTERNAL;
+    clear_step_gaps(in);
+    return 0;
+}
+
 /* ---- the step loop ------------------------------------------------------ */
 
 int
@@ -1311,7 +1362,9 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
     if (allow_leap && in->num_running > 0) {
         struct batch first;
         int64_t steps = leap_length(in, now_us, horizon_us, &first);
-        if (steps >= 2) {
+        if (steps >= 2 && in->num_quiet == in->num_running) {
+            if (quiet_leap(in, now_us, steps, &first, sink, &now_us)) return ERR_INTERNAL;
+        } else if (steps >= 2) {
             make_all_loud(in); /* a leap moves every request's counters */
             if (leap(in, now_us, steps, &first, sink, &now_us)) return ERR_INTERNAL;
             /* all decoded in its last step: quiet again */
@@ -1360,13 +1413,17 @@ advance(struct instance *in, struct seq *s, int64_t end_us)
     return s->num_output == s->request.output_tokens;
 }
 
-/* Drops the NULL entries that completions left in running, keeping the order. */
+/* Drops running[done[0..count)] (ascending), keeping the order, a stretch at a time. */
 static void
-compact_running(struct instance *in, size_t from)
+compact_running(struct instance *in, const size_t *done, size_t count)
 {
-    size_t kept = from;
-    for (size_t i = from; i < in->num_running; i++)
-        if (in->running[i]) in->running[kept++] = in->running[i];
+    if (count == 0) return;
+    size_t kept = done[0];
+    for (size_t d = 0; d < count; d++) {
+        size_t from = done[d] + 1, to = d + 1 < count ? done[d + 1] : in->num_running;
+        memmove(&in->running[kept], &in->running[from], (to - from) * sizeof *in->running);
+        kept += to - from;
+    }
     in->num_running = kept;
 }
 
@@ -1375,7 +1432,7 @@ instance_step_end(struct instance *in, const struct engine_sink *sink)
 {
     int64_t end_us = in->step_end_us, step_us = end_us - in->step_start_us;
     in->busy = false;
-    size_t first_done = in->num_running;
+    size_t num_done = 0; /* their indices replace the at_end entries already read */
     int rc = 0;
     /* the requests scheduling applied already produced their token, and
      * none of them finishes: only these can */
@@ -1395,10 +1452,11 @@ instance_step_end(struct instance *in, const struct engine_sink *sink)
                         sink);
         seq_retire(in, s);
         in->running[i] = NULL;
-        if (i < first_done) first_done = i;
+        in->at_end[num_done++] = i;
     }
     in->num_at_end = 0;
-    compact_running(in, first_done);
+    sort_indices(in->at_end, num_done);
+    compact_running(in, in->at_end, num_done);
     for (size_t i = 0; in->quiet_allowed && in->full_step && i < in->num_running; i++)
         if (may_be_quiet(in, in->running[i]) && make_quiet(in, in->running[i]))
             return ERR_INTERNAL;
@@ -1463,6 +1521,20 @@ instance_check(const struct instance *in)
         return internal_error("instance %d: requests hold %lld block references, the pool "
                               "counts %lld",
                               in->id, (long long)held, (long long)counted);
+    /* every quiet request is listed once, by its boundaries, in admission order */
+    size_t listed = 0;
+    for (int64_t k = 0; k < in->params.block_size; k++) {
+        const struct seq_list *l = &in->boundaries[k];
+        for (size_t j = 0; j < l->count; j++)
+            if (!l->items[j]->quiet || l->items[j]->quiet_key != (uint32_t)k ||
+                (j > 0 && l->items[j - 1]->admitted >= l->items[j]->admitted))
+                return internal_error("instance %d: quiet list %lld out of order", in->id,
+                                      (long long)k);
+        listed += l->count;
+    }
+    if (listed != in->num_quiet)
+        return internal_error("instance %d: %zu quiet requests listed, %zu counted", in->id,
+                              listed, in->num_quiet);
     for (size_t i = 0; i < in->num_waiting; i++) {
         const struct seq *s = in->waiting[(in->waiting_head + i) % in->waiting_capacity];
         if (s->kv.num_blocks != 0)

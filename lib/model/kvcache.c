@@ -342,6 +342,24 @@ kvcache_allocate(struct kvcache *kv, struct kv_seq *seq, const struct kv_tokens 
 {
     int64_t need = kvcache_blocks_for(kv, num_tokens);
     if (need <= seq->num_blocks) return 1;
+    /* the common call: a decoding request crossing a block boundary */
+    if (need == seq->num_blocks + 1 && seq->num_blocks > 0 && need <= seq->capacity) {
+        if (kv->num_free == 0) return 0;
+        const int32_t *ring = kv->ring;
+        uint32_t mask = kv->ring_mask, head = kv->ring_head;
+        int32_t id;
+        while ((id = ring[head++ & mask]) < 0) continue;
+        if (kv->ring_tail - head > FETCH_AHEAD) {
+            int32_t ahead = ring[(head + FETCH_AHEAD) & mask];
+            if (ahead >= 0) __builtin_prefetch(&kv->blocks[ahead], 1);
+        }
+        kv->ring_head = head;
+        kv->num_free--;
+        if (kv->blocks[id].has_hash) evict(kv, id);
+        kv->blocks[id].refcount = 1;
+        seq->blocks[seq->num_blocks++] = id;
+        return 1;
+    }
     bool admission = seq->num_blocks == 0;
     int64_t cached = admission ? num_cached_blocks : 0;
     int64_t fresh = need - seq->num_blocks - cached;
@@ -408,11 +426,20 @@ kvcache_release(struct kvcache *kv, struct kv_seq *seq)
 {
     struct kv_block *blocks = kv->blocks;
     const int32_t *table = seq->blocks;
+    /* room for every block at once: one compaction check, not one per block */
+    if (kv->ring_tail - kv->ring_head + (uint64_t)seq->num_blocks > (uint64_t)kv->ring_mask + 1)
+        free_list_compact(kv);
+    int32_t *ring = kv->ring;
+    uint32_t mask = kv->ring_mask, tail = kv->ring_tail;
     for (int64_t i = seq->num_blocks; i-- > 0;) {
         if (i >= FETCH_AHEAD) __builtin_prefetch(&blocks[table[i - FETCH_AHEAD]], 1);
         int32_t id = table[i];
-        if (--blocks[id].refcount == 0) free_list_append(kv, id);
+        if (--blocks[id].refcount > 0) continue;
+        ring[tail & mask] = id;
+        blocks[id].ring_pos = tail++;
     }
+    kv->num_free += tail - kv->ring_tail;
+    kv->ring_tail = tail;
     seq->num_blocks = seq->num_hashed_blocks = seq->num_full_blocks = 0;
     seq->last_hash = 0;
 }
