@@ -622,7 +622,7 @@ add_row(struct summary *s, const struct result_row *row, const char *name)
         (rc = column_set(in, &in->columns[TTFT], i, true, row->ttft_us)) ||
         (rc = column_set(in, &in->columns[E2E], i, true, row->e2e_us)) ||
         (rc = column_set(in, &in->columns[QUEUEING], i, q->scheduled_us != TIME_NONE,
-                         q->scheduled_us - q->arrival_us)))
+                         q->scheduled_us != TIME_NONE ? q->scheduled_us - q->arrival_us : 0)))
         return rc;
     if (!in->columns[TPOT].wide && (rc = widen(in, &in->columns[TPOT]))) return rc;
     in->columns[TPOT].wide[i] = row->has_tpot ? key_of(row->tpot_us) : KEY_NONE;
