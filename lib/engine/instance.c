@@ -540,6 +540,24 @@ count_step_gap(struct instance *in, uint32_t class_id, int64_t count)
     in->class_counts[class_id] += count;
 }
 
+/* A run of consecutive applied tokens of one class, counted in one call
+ * when the class changes (or the step's loop ends). */
+struct gap_run {
+    uint32_t class_id;
+    int64_t count;
+};
+
+static inline void
+gap_run_add(struct instance *in, struct gap_run *run, uint32_t class_id)
+{
+    if (class_id != run->class_id && run->count > 0) {
+        count_step_gap(in, run->class_id, run->count);
+        run->count = 0;
+    }
+    run->class_id = class_id;
+    run->count++;
+}
+
 /* Adds the counted gaps, each gap_us long, keeping the counts. */
 static int
 add_step_gaps(struct instance *in, int64_t gap_us)
@@ -1008,8 +1026,7 @@ schedule_running(struct instance *in, int64_t *budget, struct batch *batch)
     struct batch b = *batch;
     int64_t left = *budget;
     /* gaps of applied tokens, counted per run of requests of one class */
-    uint32_t gap_class = 0;
-    int64_t gap_count = 0;
+    struct gap_run gaps = {0, 0};
     /* the ordinary decode tokens applied: how many, their context */
     int64_t decoded = 0, decoded_context = 0;
     struct seq **running = in->running;
@@ -1026,12 +1043,7 @@ schedule_running(struct instance *in, int64_t *budget, struct batch *batch)
             s->last_token_step = step;
             left--;
             decoded++;
-            if (s->class_id != gap_class && gap_count > 0) {
-                count_step_gap(in, gap_class, gap_count);
-                gap_count = 0;
-            }
-            gap_class = s->class_id;
-            gap_count++;
+            gap_run_add(in, &gaps, s->class_id);
             continue;
         }
         bool prefill = in_prefill(s);
@@ -1062,18 +1074,13 @@ schedule_running(struct instance *in, int64_t *budget, struct batch *batch)
             s->num_computed = tokens;
             s->num_output++;
             s->last_token_step = step;
-            if (s->class_id != gap_class && gap_count > 0) {
-                count_step_gap(in, gap_class, gap_count);
-                gap_count = 0;
-            }
-            gap_class = s->class_id;
-            gap_count++;
+            gap_run_add(in, &gaps, s->class_id);
             continue;
         }
         s->chunk = chunk;
         in->at_end[in->num_at_end++] = i;
     }
-    if (gap_count > 0) count_step_gap(in, gap_class, gap_count);
+    if (gaps.count > 0) count_step_gap(in, gaps.class_id, gaps.count);
     /* as batch_add would count them one by one */
     b.size += decoded;
     b.decode_tokens += decoded;
