@@ -676,6 +676,7 @@ cluster_run(const struct cluster *cluster, const struct simulation_options *opti
         r.stats.quiet_steps += s.quiet_steps;
         r.stats.preemptions += s.preemptions;
         r.stats.head_of_line_blocked_steps += s.head_of_line_blocked_steps;
+        r.stats.kv_reloaded_blocks += s.kv_reloaded_blocks;
     }
     if (stats) *stats = r.stats;
     teardown(&r);

@@ -67,6 +67,7 @@ struct simulation_stats {
     int64_t quiet_steps; /* summed over the instances (instance_stats) */
     int64_t rejected, transfers;
     int64_t head_of_line_blocked_steps; /* summed over the instances (instance_stats) */
+    int64_t kv_reloaded_blocks;         /* likewise: blocks reloaded from the CPU tier */
 };
 
 /* 0 or ERR_* (reported). gaps may be NULL. */

@@ -88,9 +88,11 @@ print_stats(const struct simulation_stats *s)
     fprintf(stderr,
             "%s: %" PRId64 " requests, %" PRId64 " steps (%" PRId64 " in %" PRId64
             " leaps), %" PRId64 " preemptions, %" PRId64 " rejected, %" PRId64
-            " transfers, clock ended at %" PRId64 " us\n",
+            " transfers, clock ended at %" PRId64 " us; head-of-line blocked steps: %" PRId64
+            ", KV blocks reloaded from the CPU tier: %" PRId64 "\n",
             program_name(), s->requests, s->steps, s->leapt_steps, s->leaps, s->preemptions,
-            s->rejected, s->transfers, s->end_us);
+            s->rejected, s->transfers, s->end_us, s->head_of_line_blocked_steps,
+            s->kv_reloaded_blocks);
 }
 
 int

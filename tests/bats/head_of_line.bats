@@ -25,7 +25,8 @@ setup() {
 }
 
 @test "head-of-line: 39 blocked steps, one blocked request, by hand" {
-    tool simulate "${sim[@]}" --num-gpu-blocks 10 --steps steps.csv three.csv > results.csv
+    tool simulate "${sim[@]}" --num-gpu-blocks 10 --steps steps.csv --stats three.csv > results.csv 2> stats
+    grep -q 'head-of-line blocked steps: 39,' stats || { cat stats; return 1; }
     [ "$(head -n 1 steps.csv)" = "$STEPS_HEADER" ]
     [ "$(wc -l < steps.csv)" -eq 43 ]
     assert_equal "$(sed -n 3p steps.csv)" "0,6768,5100,0,1,1,2,5,0,1"
@@ -39,7 +40,8 @@ setup() {
 }
 
 @test "head-of-line: ample KV blocks nothing; a full house is not head-of-line" {
-    tool simulate "${sim[@]}" --num-gpu-blocks 1000 --steps steps.csv three.csv > results.csv
+    tool simulate "${sim[@]}" --num-gpu-blocks 1000 --steps steps.csv --stats three.csv > results.csv 2> stats
+    grep -q 'head-of-line blocked steps: 0,' stats || { cat stats; return 1; }
     run tool summarize --steps steps.csv results.csv
     assert_success
     assert_equal "$(echo "$output" | jq -c '.anomalies | [.head_of_line_blocked_steps, .head_of_line_blocked_requests]')" "[0,0]"

@@ -514,6 +514,13 @@ refused() {
     without=$(cached)
     with=$(cached --kv-cpu-blocks 20000)
     [ "$with" -gt "$without" ]
+    # --stats counts the reloaded blocks: some with the tier, none without it
+    reloaded() {
+        simulate --num-gpu-blocks 3000 --stats "$@" "$BATS_TEST_TMPDIR/r.csv" 2>&1 > /dev/null |
+            sed -n 's/.*KV blocks reloaded from the CPU tier: \([0-9]*\)$/\1/p'
+    }
+    [ "$(reloaded)" -eq 0 ]
+    [ "$(reloaded --kv-cpu-blocks 20000)" -gt 0 ]
     run simulate --kv-cpu-blocks 100 --no-prefix-caching --print-config
     assert_failure 2
     assert_output --partial "needs prefix caching"
