@@ -22,9 +22,9 @@
 enum { TTFT, E2E, TPOT, NMETRICS };
 /* Searched parameters (logarithms): blackbox b0, b1, b2, a0; physics the
  * prefill, decode and memory scales, the per-step and per-request CPU
- * times and a0. */
+ * times, a0 and the multi-GPU engines' extra arrival-to-queue time. */
 enum { B0, B1, B2, A0, NBLACKBOX };
-enum { K_PREFILL, K_DECODE, K_MEMORY, K_STEP, K_REQUEST, K_A0, NPHYSICS };
+enum { K_PREFILL, K_DECODE, K_MEMORY, K_STEP, K_REQUEST, K_A0, K_MULTI_GPU, NPHYSICS };
 #define NPARAMS NPHYSICS
 
 /* A measured request's latencies (ms), NaN where not compared. */
@@ -280,6 +280,7 @@ latency_of(enum latency_kind kind, const double theta[NPARAMS], struct latency_m
     k[PHYSICS_PER_LAYER] = 0;     /* folded into the per-step time */
     k[PHYSICS_PER_STEP] = exp(theta[K_STEP]);
     k[PHYSICS_PER_REQUEST] = exp(theta[K_REQUEST]);
+    k[PHYSICS_MULTI_GPU_US] = exp(theta[K_MULTI_GPU]);
 }
 
 /* Simulates run r with the coefficients: the run's loss. */
@@ -510,11 +511,13 @@ calibrate_fit(const struct fit_job *job)
          * token, 5 ms of queueing; then a restart from the best point found */
         double theta[NPARAMS] = {log(5000), log(20), log(100), log(5000)}, best = 0;
         /* physics starts at the roofline's efficiencies (1/0.45, 1/0.30,
-         * 1/0.8), 3 ms of CPU per step, 20 us per request, 5 ms queueing */
+         * 1/0.8), 3 ms of CPU per step, 20 us per request, 5 ms queueing and 5 ms
+         * more on several GPUs */
         if (job->kind == LATENCY_PHYSICS) {
             double start[NPHYSICS] = {[K_PREFILL] = log(2.2), [K_DECODE] = log(3.3),
                                       [K_MEMORY] = log(1.25), [K_STEP] = log(3000),
-                                      [K_REQUEST] = log(20), [K_A0] = log(5000)};
+                                      [K_REQUEST] = log(20), [K_A0] = log(5000),
+                                      [K_MULTI_GPU] = log(5000)};
             memcpy(theta, start, sizeof theta);
         }
         /* restarts with smaller simplexes: the loss has plateaus (step times are

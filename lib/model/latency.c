@@ -12,6 +12,7 @@ const char *const physics_term_names[PHYSICS_TERMS] = {
     [PHYSICS_PER_LAYER] = "per_layer_us",
     [PHYSICS_PER_REQUEST] = "per_request_us",
     [PHYSICS_PER_STEP] = "per_step_us",
+    [PHYSICS_MULTI_GPU_US] = "multi_gpu_arrival_us",
 };
 
 static const char *const kind_names[] = {
@@ -113,7 +114,9 @@ latency_step_us(const struct latency_model *m, const struct step_shape *s)
 int64_t
 latency_queue_delay_us(const struct latency_model *m, int64_t input_tokens)
 {
-    int64_t rounded = llround(m->alpha[0] + m->alpha[1] * (double)input_tokens);
+    double multi_gpu =
+        m->kind == LATENCY_PHYSICS && m->hw.allreduces > 0 ? m->physics[PHYSICS_MULTI_GPU_US] : 0;
+    int64_t rounded = llround(m->alpha[0] + multi_gpu + m->alpha[1] * (double)input_tokens);
     return rounded < 0 ? 0 : rounded;
 }
 

@@ -111,6 +111,14 @@ TEST(physics_step_by_hand)
      * against memory 1.5*(2000+601) = 3901.5; communication 320 + 1010 (1010
      * tokens over the link), layers 320, 11 requests 220, step 100: 52730.3 */
     CHECK_EQ(latency_step_us(&m, &mixed), 52730);
+    /* arrival to queue: a0 1000 + 2 per prompt token (300), plus 500 on an
+     * engine with all-reduces (several GPUs), none on one GPU */
+    m.alpha[0] = 1000;
+    m.alpha[1] = 2;
+    m.physics[PHYSICS_MULTI_GPU_US] = 500;
+    CHECK_EQ(latency_queue_delay_us(&m, 300), 2100);
+    m.hw.allreduces = 0;
+    CHECK_EQ(latency_queue_delay_us(&m, 300), 1600);
 }
 
 /*
