@@ -5,6 +5,7 @@
 #include "analysis/results_csv.h"
 #include "cluster/cluster.h"
 #include "core/error.h"
+#include "core/extsort.h"
 #include "core/parse.h"
 
 #include <inttypes.h>
@@ -17,20 +18,16 @@ enum metric { TTFT, TPOT, E2E, QUEUEING, NMETRICS };
 enum dimension { BY_SLO_CLASS, BY_TENANT, BY_INSTANCE, BY_POOL, NDIMENSIONS };
 
 /*
- * One latency of every ok request. Integer latencies (ttft, e2e,
- * queueing) are held as 32-bit microseconds, NARROW_NONE marking "no
- * value", until the first one that does not fit; then the column is
- * widened once, like tpot (not an integer) always is, to order-preserving
- * 64-bit keys of the double value, where key 0, the pattern of no non-NaN
- * double, marks "no value". Both forms sort by value with one radix sort.
+ * The memory each external sort may hold (lib/core/extsort.h): five sorts
+ * (one per latency, one for the priority-inversion count) fill at once, so
+ * summarize stays near 10 MB whatever the input. Up to budget / 12 ok
+ * requests (87381) and budget / 20 queued ones (52428) are sorted in
+ * memory. A build may lower it (-DSUMMARY_SORT_BUDGET_BYTES=4096) to
+ * exercise the spilling path on small inputs.
  */
-#define NARROW_NONE UINT32_MAX
-#define KEY_NONE 0
-
-struct column {
-    uint32_t *narrow; /* NULL once wide */
-    uint64_t *wide;   /* NULL while narrow */
-};
+#ifndef SUMMARY_SORT_BUDGET_BYTES
+#define SUMMARY_SORT_BUDGET_BYTES ((size_t)1 << 20)
+#endif
 
 /*
  * The groups of an ok request, shared by every request with the same
@@ -39,6 +36,7 @@ struct column {
  */
 struct combo {
     uint32_t group[NDIMENSIONS];
+    int64_t present[NMETRICS]; /* its ok requests with a value of each latency */
 };
 
 #define MAX_PRIORITY_LEVELS 64
@@ -58,14 +56,11 @@ struct summary_internal {
     uint32_t *combo_slots;  /* open addressing: combo id + 1, 0 = empty */
     size_t num_combo_slots; /* a power of two, at least twice num_combos */
     uint32_t last_combo;
-    /* one entry per ok request */
-    struct column columns[NMETRICS];
-    uint32_t *combo_of;
-    size_t num_ok, ok_capacity;
-    /* one entry per request that entered an instance's queue */
-    int64_t *queued_us, *scheduled_us; /* scheduled: INT64_MAX when never */
-    uint32_t *queue_of;                /* instance group << LEVEL_BITS | priority level */
-    size_t num_queued, queued_capacity;
+    /* per latency, one record per ok request with a value: key_of(µs), payload its combo id */
+    struct extsort *by_metric[NMETRICS];
+    /* one record per request that entered an instance's queue: key ~queued_us (latest
+     * first), payload its scheduling time (INT64_MAX when never) and queue (struct queued) */
+    struct extsort *queued;
     /* priority levels of the queued requests, in first-seen order */
     int32_t level_priority[MAX_PRIORITY_LEVELS];
     size_t num_levels;
@@ -235,7 +230,7 @@ stats_of_weighted(const struct value_count *v, size_t n, int64_t total)
     };
 }
 
-/* ---- order-preserving keys and the radix sort ---- */
+/* ---- order-preserving keys ---- */
 
 static uint64_t
 key_of(double x)
@@ -252,52 +247,6 @@ double_of(uint64_t key)
     double x;
     memcpy(&x, &u, sizeof x);
     return x;
-}
-
-static uint64_t
-column_key(const struct column *c, uint32_t row)
-{
-    return c->wide ? c->wide[row] : c->narrow[row];
-}
-
-static double
-column_value(const struct column *c, uint32_t row)
-{
-    return c->wide ? double_of(c->wide[row]) : (double)c->narrow[row];
-}
-
-/*
- * Sorts the n row indices in rows by the column's key of each row, least
- * significant byte first, skipping the bytes every key shares (integer
- * latencies leave the high bytes, and as doubles the low mantissa bytes,
- * zero). Stable. Returns the buffer holding the result: rows or scratch.
- */
-static uint32_t *
-sort_rows_by_key(const struct column *c, uint32_t *rows, uint32_t *scratch, size_t n)
-{
-    size_t counts[8][256] = {{0}};
-    int bytes = c->wide ? 8 : 4;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = column_key(c, rows[i]);
-        for (int b = 0; b < bytes; b++)
-            counts[b][(k >> (8 * b)) & 255]++;
-    }
-    for (int b = 0; b < bytes && n; b++) {
-        if (counts[b][(column_key(c, rows[0]) >> (8 * b)) & 255] == n) continue;
-        size_t offset[256], at = 0;
-        for (int d = 0; d < 256; d++) {
-            offset[d] = at;
-            at += counts[b][d];
-        }
-        for (size_t i = 0; i < n; i++) {
-            uint32_t row = rows[i];
-            scratch[offset[(column_key(c, row) >> (8 * b)) & 255]++] = row;
-        }
-        uint32_t *swap = rows;
-        rows = scratch;
-        scratch = swap;
-    }
-    return rows;
 }
 
 /* ---- reading the results ---- */
@@ -412,28 +361,40 @@ priority_level(struct summary_internal *in, uint32_t slo_group, const char *slo_
     return 0;
 }
 
+/* A queued request as the inversion count reads it back; packed into QUEUED_PAYLOAD bytes. */
+struct queued {
+    int64_t queued_us, scheduled_us; /* scheduled: INT64_MAX when never */
+    uint32_t queue;                  /* instance group << LEVEL_BITS | priority level */
+};
+
+#define QUEUED_PAYLOAD (sizeof(int64_t) + sizeof(uint32_t))
+
 static int
 add_queued(struct summary_internal *in, const struct request_result *q, const uint32_t *group)
 {
-    if (in->num_queued == in->queued_capacity) {
-        size_t capacity = in->queued_capacity ? 2 * in->queued_capacity : 1024;
-        int64_t *queued = realloc(in->queued_us, capacity * sizeof *queued);
-        if (queued) in->queued_us = queued;
-        int64_t *scheduled = realloc(in->scheduled_us, capacity * sizeof *scheduled);
-        if (scheduled) in->scheduled_us = scheduled;
-        uint32_t *queue = realloc(in->queue_of, capacity * sizeof *queue);
-        if (queue) in->queue_of = queue;
-        if (!queued || !scheduled || !queue) return internal_error("out of memory");
-        in->queued_capacity = capacity;
-    }
     uint32_t level = 0;
     int rc = priority_level(in, group[BY_SLO_CLASS], q->slo_class, &level);
     if (rc) return rc;
-    size_t i = in->num_queued++;
-    in->queued_us[i] = q->queued_us;
-    in->scheduled_us[i] = q->scheduled_us == TIME_NONE ? INT64_MAX : q->scheduled_us;
-    in->queue_of[i] = group[BY_INSTANCE] << LEVEL_BITS | level;
-    return 0;
+    int64_t scheduled = q->scheduled_us == TIME_NONE ? INT64_MAX : q->scheduled_us;
+    uint32_t queue = group[BY_INSTANCE] << LEVEL_BITS | level;
+    unsigned char payload[QUEUED_PAYLOAD];
+    memcpy(payload, &scheduled, sizeof scheduled);
+    memcpy(payload + sizeof scheduled, &queue, sizeof queue);
+    return extsort_add(in->queued, ~(uint64_t)q->queued_us, payload);
+}
+
+/* The next queued request, latest queue entry first: 1, 0 after the last, or ERR_INTERNAL. */
+static int
+next_queued(struct summary_internal *in, struct queued *out)
+{
+    uint64_t key;
+    unsigned char payload[QUEUED_PAYLOAD];
+    int rc = extsort_next(in->queued, &key, payload);
+    if (rc <= 0) return rc;
+    out->queued_us = (int64_t)~key;
+    memcpy(&out->scheduled_us, payload, sizeof out->scheduled_us);
+    memcpy(&out->queue, payload + sizeof out->scheduled_us, sizeof out->queue);
+    return 1;
 }
 
 static bool
@@ -520,6 +481,7 @@ combo_id(struct summary_internal *in, const uint32_t *group, uint32_t *id)
         in->combo_capacity = capacity;
     }
     struct combo *c = &in->combos[in->num_combos];
+    memset(c, 0, sizeof *c);
     memcpy(c->group, group, sizeof c->group);
     if (!in->num_groups[BY_POOL]) c->group[BY_POOL] = UINT32_MAX;
     in->combo_slots[at] = (uint32_t)in->num_combos + 1;
@@ -527,57 +489,12 @@ combo_id(struct summary_internal *in, const uint32_t *group, uint32_t *id)
     return 0;
 }
 
+/* Adds an ok request's latency (µs) to the metric's sort. */
 static int
-grow_ok_columns(struct summary_internal *in)
+add_latency(struct summary_internal *in, enum metric m, uint32_t combo, double us)
 {
-    size_t capacity = in->ok_capacity ? 2 * in->ok_capacity : 1024;
-    if (capacity > (size_t)UINT32_MAX) capacity = UINT32_MAX;
-    if (capacity == in->ok_capacity) return internal_error("more than 2^32 - 1 ok requests");
-    for (int m = 0; m < NMETRICS; m++) {
-        struct column *c = &in->columns[m];
-        if (c->wide) {
-            uint64_t *grown = realloc(c->wide, capacity * sizeof *grown);
-            if (!grown) return internal_error("out of memory");
-            c->wide = grown;
-        } else {
-            uint32_t *grown = realloc(c->narrow, capacity * sizeof *grown);
-            if (!grown) return internal_error("out of memory");
-            c->narrow = grown;
-        }
-    }
-    uint32_t *grown = realloc(in->combo_of, capacity * sizeof *grown);
-    if (!grown) return internal_error("out of memory");
-    in->combo_of = grown;
-    in->ok_capacity = capacity;
-    return 0;
-}
-
-static int
-widen(struct summary_internal *in, struct column *c)
-{
-    uint64_t *wide = malloc((in->ok_capacity ? in->ok_capacity : 1) * sizeof *wide);
-    if (!wide) return internal_error("out of memory");
-    for (size_t i = 0; i < in->num_ok; i++)
-        wide[i] = c->narrow[i] == NARROW_NONE ? KEY_NONE : key_of((double)c->narrow[i]);
-    free(c->narrow);
-    c->narrow = NULL;
-    c->wide = wide;
-    return 0;
-}
-
-/* Stores row i's latency in µs; has = false: no value. */
-static int
-column_set(struct summary_internal *in, struct column *c, size_t i, bool has, int64_t us)
-{
-    if (!c->wide && has && us >= (int64_t)NARROW_NONE) {
-        int rc = widen(in, c);
-        if (rc) return rc;
-    }
-    if (c->wide)
-        c->wide[i] = has ? key_of((double)us) : KEY_NONE;
-    else
-        c->narrow[i] = has ? (uint32_t)us : NARROW_NONE;
-    return 0;
+    in->combos[combo].present[m]++;
+    return extsort_add(in->by_metric[m], key_of(us), &combo);
 }
 
 static int
@@ -615,19 +532,17 @@ add_row(struct summary *s, const struct result_row *row, const char *name)
     if (s->end_us == TIME_NONE || last > s->end_us) s->end_us = last;
 
     if (q->status != STATUS_OK) return 0;
-    if (in->num_ok == in->ok_capacity && (rc = grow_ok_columns(in))) return rc;
-    size_t i = in->num_ok;
+    uint32_t combo = 0;
     /* ok rows always have an instance (the reader checks it) */
-    if ((rc = combo_id(in, group, &in->combo_of[i])) ||
-        (rc = column_set(in, &in->columns[TTFT], i, true, row->ttft_us)) ||
-        (rc = column_set(in, &in->columns[E2E], i, true, row->e2e_us)) ||
-        (rc = column_set(in, &in->columns[QUEUEING], i, q->scheduled_us != TIME_NONE,
-                         q->scheduled_us != TIME_NONE ? q->scheduled_us - q->arrival_us : 0)))
+    if ((rc = combo_id(in, group, &combo)) ||
+        (rc = add_latency(in, TTFT, combo, (double)row->ttft_us)) ||
+        (rc = add_latency(in, E2E, combo, (double)row->e2e_us)))
         return rc;
-    if (!in->columns[TPOT].wide && (rc = widen(in, &in->columns[TPOT]))) return rc;
-    in->columns[TPOT].wide[i] = row->has_tpot ? key_of(row->tpot_us) : KEY_NONE;
-    in->num_ok++;
-    return 0;
+    if (q->scheduled_us != TIME_NONE &&
+        (rc = add_latency(in, QUEUEING, combo, (double)(q->scheduled_us - q->arrival_us))))
+        return rc;
+    if (row->has_tpot) rc = add_latency(in, TPOT, combo, row->tpot_us);
+    return rc;
 }
 
 static int
@@ -664,42 +579,41 @@ stats_slot(struct summary_section *section, enum metric m)
 
 /*
  * The statistics of one metric in every section: the ok requests with a
- * value, sorted by it (sorted[0..n-1]), are fed in that order to the run's
- * section and to each group's, so every group sees its values ascending.
- * A dimension with a single group holds every ok request, so its group's
- * statistics are the run's.
+ * value, read back from the metric's sort in ascending order, are fed in
+ * that order to the run's section and to each group's, so every group
+ * sees its values ascending. A dimension with a single group holds every
+ * ok request, so its group's statistics are the run's.
  */
 static int
-metric_stats(struct summary *s, enum metric m, const uint32_t *sorted, size_t n)
+metric_stats(struct summary *s, enum metric m)
 {
     struct summary_internal *in = s->internal;
-    const struct column *column = &in->columns[m];
+    struct extsort *sorted = in->by_metric[m];
     struct running all, *running[NDIMENSIONS] = {NULL};
-    int64_t *count = calloc(in->num_combos, sizeof *count);
-    int rc = count ? 0 : internal_error("out of memory");
+    int rc = extsort_finish(sorted);
     for (int d = 0; d < NDIMENSIONS && !rc; d++)
         if (in->num_groups[d] > 1 && !(running[d] = calloc(in->num_groups[d], sizeof **running)))
             rc = internal_error("out of memory");
     if (rc) goto done;
-    for (size_t i = 0; i < n; i++)
-        count[in->combo_of[sorted[i]]]++;
-    running_start(&all, (int64_t)n);
+    running_start(&all, (int64_t)extsort_count(sorted));
     for (int d = 0; d < NDIMENSIONS; d++) {
         if (!running[d]) continue;
         for (size_t c = 0; c < in->num_combos; c++)
             if (in->combos[c].group[d] != UINT32_MAX)
-                running[d][in->combos[c].group[d]].count += count[c];
+                running[d][in->combos[c].group[d]].count += in->combos[c].present[m];
         for (size_t g = 0; g < in->num_groups[d]; g++)
             running_start(&running[d][g], running[d][g].count);
     }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t row = sorted[i];
-        double us = column_value(column, row);
-        const struct combo *c = &in->combos[in->combo_of[row]];
+    uint64_t key;
+    uint32_t combo;
+    while ((rc = extsort_next(sorted, &key, &combo)) > 0) {
+        double us = double_of(key);
+        const struct combo *c = &in->combos[combo];
         running_add(&all, us);
         for (int d = 0; d < NDIMENSIONS; d++)
             if (running[d]) running_add(&running[d][c->group[d]], us);
     }
+    if (rc) goto done;
     *stats_slot(&s->all, m) = running_stats(&all);
     for (int d = 0; d < NDIMENSIONS; d++)
         for (size_t g = 0; g < in->num_groups[d]; g++)
@@ -708,37 +622,22 @@ metric_stats(struct summary *s, enum metric m, const uint32_t *sorted, size_t n)
             else if (running[d][g].count)
                 *stats_slot(&in->sections[d][g], m) = running_stats(&running[d][g]);
 done:
-    free(count);
     for (int d = 0; d < NDIMENSIONS; d++)
         free(running[d]);
     return rc;
 }
 
-/* For each metric, one radix sort of the ok requests by value, then metric_stats(). */
+/* For each metric with a value, its sort read back in order by metric_stats(), then freed. */
 static int
 latency_stats(struct summary *s)
 {
     struct summary_internal *in = s->internal;
-    size_t n = in->num_ok;
-    if (!n) return 0;
-    uint32_t *rows = malloc(n * sizeof *rows), *scratch = malloc(n * sizeof *scratch);
-    int rc = rows && scratch ? 0 : internal_error("out of memory");
+    int rc = 0;
     for (int m = 0; m < NMETRICS && !rc; m++) {
-        const struct column *c = &in->columns[m];
-        size_t present = 0;
-        if (c->wide) {
-            for (size_t i = 0; i < n; i++)
-                if (c->wide[i] != KEY_NONE) rows[present++] = (uint32_t)i;
-        } else {
-            for (size_t i = 0; i < n; i++)
-                if (c->narrow[i] != NARROW_NONE) rows[present++] = (uint32_t)i;
-        }
-        if (present)
-            rc = metric_stats(s, (enum metric)m, sort_rows_by_key(c, rows, scratch, present),
-                              present);
+        if (extsort_count(in->by_metric[m])) rc = metric_stats(s, (enum metric)m);
+        extsort_free(in->by_metric[m]);
+        in->by_metric[m] = NULL;
     }
-    free(rows);
-    free(scratch);
     return rc;
 }
 
@@ -865,92 +764,101 @@ sorted_groups(struct summary *s, enum dimension d, struct summary_group **out, s
 /*
  * A request a is overtaken when a request b of the same instance with a
  * larger priority number entered the queue strictly later and was
- * scheduled strictly earlier. The requests are ordered by instance, latest
- * queue entry first (a radix sort by entry time, then a stable counting
- * sort by instance), and each instance is swept in that order, keeping per
- * priority level the earliest scheduling among the requests queued later
- * than the current group: O(n levels). With one level nothing can be
+ * scheduled strictly earlier. The queued requests come back from their
+ * sort latest queue entry first, and each instance keeps per priority
+ * level the earliest scheduling among its requests queued strictly later
+ * than the current one (earliest), and among those queued at the same
+ * time as the last one seen (pending, entered at pending_entry, folded
+ * into earliest once a request with an earlier entry comes): O(n levels)
+ * time, O(instances levels) memory. With one level nothing can be
  * overtaken.
  */
+struct inversion_sweep {
+    size_t levels;
+    int64_t *earliest, *pending, *pending_entry; /* [instance group * levels + level] */
+};
+
+/* Makes earliest[i] cover every request queued strictly later than entry_us. */
+static void
+settle(struct inversion_sweep *w, size_t i, int64_t entry_us)
+{
+    if (w->pending_entry[i] == entry_us) return;
+    if (w->pending[i] < w->earliest[i]) w->earliest[i] = w->pending[i];
+    w->pending[i] = INT64_MAX;
+    w->pending_entry[i] = entry_us;
+}
+
+/* Feeds the queued requests, latest entry first, through the sweep; 0 or ERR_INTERNAL. */
+static int
+sweep_queued(struct summary *s, struct inversion_sweep *w)
+{
+    struct summary_internal *in = s->internal;
+    const uint32_t level_mask = (1u << LEVEL_BITS) - 1;
+    struct queued a;
+    int rc;
+    while ((rc = next_queued(in, &a)) > 0) {
+        size_t base = (a.queue >> LEVEL_BITS) * w->levels, own = a.queue & level_mask;
+        int32_t priority = in->level_priority[own];
+        for (size_t l = 0; l < w->levels; l++) {
+            if (in->level_priority[l] <= priority) continue;
+            settle(w, base + l, a.queued_us);
+            if (w->earliest[base + l] < a.scheduled_us) {
+                s->priority_inversions++;
+                break;
+            }
+        }
+        settle(w, base + own, a.queued_us);
+        if (a.scheduled_us < w->pending[base + own]) w->pending[base + own] = a.scheduled_us;
+    }
+    return rc;
+}
+
 static int
 count_priority_inversions(struct summary *s)
 {
     struct summary_internal *in = s->internal;
-    size_t n = in->num_queued;
     s->priority_inversions = 0;
     if (in->too_many_levels) return error("more than %d distinct priorities", MAX_PRIORITY_LEVELS);
     if (in->num_levels < 2) return 0;
-    uint64_t *keys = malloc(n * sizeof *keys);
-    uint32_t *rows = malloc(n * sizeof *rows), *scratch = malloc(n * sizeof *scratch);
-    size_t groups = in->num_groups[BY_INSTANCE];
-    size_t *start = calloc(groups + 1, sizeof *start);
-    if (!keys || !rows || !scratch || !start) {
-        free(keys);
-        free(rows);
-        free(scratch);
-        free(start);
-        return internal_error("out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        keys[i] = ~(uint64_t)in->queued_us[i];
-        rows[i] = (uint32_t)i;
-    }
-    const struct column by_entry = {.wide = keys};
-    uint32_t *sorted = sort_rows_by_key(&by_entry, rows, scratch, n);
-    uint32_t *grouped = sorted == rows ? scratch : rows;
-    for (size_t i = 0; i < n; i++)
-        start[(in->queue_of[i] >> LEVEL_BITS) + 1]++;
-    for (size_t g = 0; g < groups; g++)
-        start[g + 1] += start[g];
-    for (size_t i = 0; i < n; i++)
-        grouped[start[in->queue_of[sorted[i]] >> LEVEL_BITS]++] = sorted[i];
-    /* start[g] now ends instance group g */
-    const uint32_t level_mask = (1u << LEVEL_BITS) - 1;
-    int64_t earliest[MAX_PRIORITY_LEVELS];
-    for (size_t g = 0, i = 0; g < groups; g++) {
-        for (size_t l = 0; l < in->num_levels; l++)
-            earliest[l] = INT64_MAX;
-        while (i < start[g]) {
-            size_t end = i;
-            int64_t entry = in->queued_us[grouped[i]];
-            while (end < start[g] && in->queued_us[grouped[end]] == entry)
-                end++;
-            for (size_t j = i; j < end; j++) {
-                uint32_t a = grouped[j];
-                int32_t priority = in->level_priority[in->queue_of[a] & level_mask];
-                for (size_t l = 0; l < in->num_levels; l++)
-                    if (in->level_priority[l] > priority && earliest[l] < in->scheduled_us[a]) {
-                        s->priority_inversions++;
-                        break;
-                    }
-            }
-            for (size_t j = i; j < end; j++) {
-                uint32_t b = grouped[j], l = in->queue_of[b] & level_mask;
-                if (in->scheduled_us[b] < earliest[l]) earliest[l] = in->scheduled_us[b];
-            }
-            i = end;
-        }
-    }
-    free(keys);
-    free(rows);
-    free(scratch);
-    free(start);
-    return 0;
+    size_t n = in->num_groups[BY_INSTANCE] * in->num_levels;
+    struct inversion_sweep w = {
+        .levels = in->num_levels,
+        .earliest = malloc(n * sizeof *w.earliest),
+        .pending = malloc(n * sizeof *w.pending),
+        .pending_entry = calloc(n, sizeof *w.pending_entry),
+    };
+    int rc = w.earliest && w.pending && w.pending_entry ? 0 : internal_error("out of memory");
+    for (size_t i = 0; i < n && !rc; i++)
+        w.earliest[i] = w.pending[i] = INT64_MAX;
+    if (!rc) rc = extsort_finish(in->queued);
+    if (!rc) rc = sweep_queued(s, &w);
+    free(w.earliest);
+    free(w.pending);
+    free(w.pending_entry);
+    return rc;
 }
 
 /* ---- the entry points ---- */
 
+static int
+start_sorts(struct summary_internal *in)
+{
+    int rc = 0;
+    for (int m = 0; m < NMETRICS && !rc; m++)
+        rc = extsort_new(sizeof(uint32_t), SUMMARY_SORT_BUDGET_BYTES, &in->by_metric[m]);
+    if (!rc) rc = extsort_new(QUEUED_PAYLOAD, SUMMARY_SORT_BUDGET_BYTES, &in->queued);
+    return rc;
+}
+
 static void
-free_ok_columns(struct summary_internal *in)
+free_sorts(struct summary_internal *in)
 {
     for (int m = 0; m < NMETRICS; m++) {
-        free(in->columns[m].narrow);
-        free(in->columns[m].wide);
-        in->columns[m] = (struct column){NULL, NULL};
+        extsort_free(in->by_metric[m]);
+        in->by_metric[m] = NULL;
     }
-    free(in->combo_of);
-    in->combo_of = NULL;
-    in->num_ok = in->ok_capacity = 0;
+    extsort_free(in->queued);
+    in->queued = NULL;
 }
 
 static struct summary *
@@ -1006,10 +914,10 @@ summary_compute(FILE *results, const char *results_name, const char *itl_path,
     struct summary *s = summary_new(options);
     if (!s) return internal_error("out of memory");
     struct itl_histogram *histogram = NULL;
-    int rc = read_results(s, results, results_name);
+    int rc = start_sorts(s->internal);
+    if (!rc) rc = read_results(s, results, results_name);
     if (!rc && itl_path) rc = read_itl(s, itl_path, &histogram);
-    if (!rc) rc = latency_stats(s);
-    free_ok_columns(s->internal); /* the percentiles are all the summary needs of them */
+    if (!rc) rc = latency_stats(s); /* frees the latency sorts */
     if (!rc && histogram) rc = itl_stats(s, histogram, itl_path);
     itl_histogram_free(histogram);
     if (!rc) rc = sorted_groups(s, BY_SLO_CLASS, &s->by_slo_class, &s->num_slo_classes);
@@ -1017,6 +925,7 @@ summary_compute(FILE *results, const char *results_name, const char *itl_path,
     if (!rc) rc = sorted_groups(s, BY_INSTANCE, &s->by_instance, &s->num_instances);
     if (!rc) rc = sorted_groups(s, BY_POOL, &s->by_pool, &s->num_pools);
     if (!rc) rc = count_priority_inversions(s);
+    free_sorts(s->internal);
     if (!rc && options->decisions_path) {
         rc = decisions_summarize(options->decisions_path, &s->decisions);
         s->has_decisions = rc == 0;
@@ -1047,10 +956,7 @@ summary_free(struct summary *s)
             free(in->sections[d]);
         free(in->combos);
         free(in->combo_slots);
-        free_ok_columns(in);
-        free(in->queued_us);
-        free(in->scheduled_us);
-        free(in->queue_of);
+        free_sorts(in);
         free(in->slo_level);
         free(in);
     }

@@ -6,14 +6,18 @@
  * summary_compute() reads and validates all input first, then computes
  * exact statistics; summary_write_json() renders them in memory and writes
  * the whole document at once, so a failure never leaves a complete-looking
- * JSON behind. Memory: 24 bytes per status ok request for the exact
- * percentiles (ttft, e2e and queueing as 32-bit microseconds, widened to
- * 64 bits in a run with a latency of 2^32 - 1 µs or more; tpot as a 64-bit
- * key; one id standing for its slo_class, tenant, instance and pool),
- * plus 8 while sorting, freed once the percentiles are known; 20 bytes per
- * queued request for the priority-inversion count (sorted only when the
- * queued requests have two priorities or more); the ITL histogram.
- * slo_class and tenant strings are interned, never stored per request.
+ * JSON behind. Memory is flat in the number of requests: the latencies of
+ * the status ok requests (a 64-bit order-preserving key of the value and
+ * one id standing for the request's slo_class, tenant, instance and pool)
+ * go to one external sort per latency, and the queued requests (entry
+ * and scheduling times, instance, priority level) to one more for the
+ * priority-inversion count (lib/core/extsort.h). Each sort keeps at most
+ * SUMMARY_SORT_BUDGET_BYTES (1 MB; a build may lower it to test the
+ * spilling path) in memory and spills sorted runs to a temporary file
+ * beyond it; the statistics read the values back in ascending order, so
+ * they are the same bit for bit whatever was spilled. Per-group counters
+ * and the ITL histogram stay in memory; slo_class and tenant strings are
+ * interned, never stored per request.
  *
  * Percentiles are Hyndman and Fan's type 7 (numpy's default "linear"): for
  * n sorted values x[0..n-1] and p in [0, 1], h = (n - 1) p, and the result
