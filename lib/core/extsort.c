@@ -66,11 +66,26 @@ extsort_runs(const struct extsort *s)
     return s->num_runs;
 }
 
+/* Copies one record; the usual sizes get a copy of constant length, which
+ * the compiler makes a few moves instead of a call. */
+static inline void
+copy_record(unsigned char *to, const unsigned char *from, size_t stride)
+{
+    switch (stride) {
+    case 12: memcpy(to, from, 12); break;
+    case 16: memcpy(to, from, 16); break;
+    case 20: memcpy(to, from, 20); break;
+    case 24: memcpy(to, from, 24); break;
+    default: memcpy(to, from, stride);
+    }
+}
+
 /*
  * Least significant byte first, skipping the bytes every key shares
  * (small integers leave the high bytes alike, doubles of integers the low
  * mantissa bytes). Each pass is a stable counting sort, so is the whole.
  */
+
 static int
 sort_records(struct extsort *s)
 {
@@ -94,7 +109,7 @@ sort_records(struct extsort *s)
         }
         for (size_t i = 0; i < n; i++) {
             const unsigned char *record = from + i * stride;
-            memcpy(to + offset[(key_at(record) >> (8 * b)) & 255]++ * stride, record, stride);
+            copy_record(to + offset[(key_at(record) >> (8 * b)) & 255]++ * stride, record, stride);
         }
         unsigned char *swap = from;
         from = to;
