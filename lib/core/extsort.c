@@ -18,6 +18,13 @@ struct run {
     size_t at, filled; /* records: the next one in buffer, and how many buffer holds */
 };
 
+/* A run in the merge heap, with the key of its next record: comparing two
+ * runs reads no record. */
+struct head {
+    uint64_t key;
+    size_t run;
+};
+
 struct extsort {
     size_t payload_size, stride; /* a record: its 8-byte key, then its payload */
     size_t budget_bytes, max_records;
@@ -29,7 +36,7 @@ struct extsort {
     off_t file_size;
     struct run *runs;
     size_t num_runs, runs_capacity;
-    size_t *heap; /* indices of the runs with records left, the smallest (key, index) first */
+    struct head *heap; /* the runs with records left, the smallest (key, run) first */
     size_t heap_size;
 };
 
@@ -191,26 +198,31 @@ refill(struct extsort *s, struct run *r, size_t buffer_records)
 }
 
 static bool
-run_before(const struct extsort *s, size_t a, size_t b)
+head_before(struct head x, struct head y)
 {
-    const struct run *x = &s->runs[a], *y = &s->runs[b];
-    uint64_t kx = key_at(x->buffer + x->at * s->stride), ky = key_at(y->buffer + y->at * s->stride);
-    return kx < ky || (kx == ky && a < b);
+    return x.key < y.key || (x.key == y.key && x.run < y.run);
 }
 
 static void
 sift_down(struct extsort *s, size_t i)
 {
+    struct head *h = s->heap, moving = h[i];
     for (;;) {
-        size_t least = i, left = 2 * i + 1, right = left + 1;
-        if (left < s->heap_size && run_before(s, s->heap[left], s->heap[least])) least = left;
-        if (right < s->heap_size && run_before(s, s->heap[right], s->heap[least])) least = right;
-        if (least == i) return;
-        size_t swap = s->heap[i];
-        s->heap[i] = s->heap[least];
-        s->heap[least] = swap;
+        size_t least = 2 * i + 1;
+        if (least >= s->heap_size) break;
+        if (least + 1 < s->heap_size && head_before(h[least + 1], h[least])) least++;
+        if (!head_before(h[least], moving)) break;
+        h[i] = h[least];
         i = least;
     }
+    h[i] = moving;
+}
+
+/* The key of run r's next record (r must have one in its buffer). */
+static uint64_t
+head_key(const struct extsort *s, const struct run *r)
+{
+    return key_at(r->buffer + r->at * s->stride);
 }
 
 static size_t
@@ -237,7 +249,7 @@ extsort_finish(struct extsort *s)
         if (!(s->runs[r].buffer = malloc(records * s->stride)))
             return internal_error("out of memory");
         if ((rc = refill(s, &s->runs[r], records))) return rc;
-        s->heap[s->heap_size++] = r;
+        s->heap[s->heap_size++] = (struct head){head_key(s, &s->runs[r]), r};
     }
     for (size_t i = s->heap_size / 2; i-- > 0;)
         sift_down(s, i);
@@ -256,17 +268,18 @@ extsort_next(struct extsort *s, uint64_t *key, void *payload)
         return 1;
     }
     if (!s->heap_size) return 0;
-    struct run *r = &s->runs[s->heap[0]];
+    struct run *r = &s->runs[s->heap[0].run];
     record = r->buffer + r->at++ * s->stride;
-    *key = key_at(record);
+    *key = s->heap[0].key;
     if (s->payload_size) memcpy(payload, record + sizeof *key, s->payload_size);
-    if (r->at == r->filled) {
-        if (r->remaining) {
+    if (r->at == r->filled && !r->remaining) {
+        s->heap[0] = s->heap[--s->heap_size];
+    } else {
+        if (r->at == r->filled) {
             int rc = refill(s, r, run_buffer_records(s));
             if (rc) return rc;
-        } else {
-            s->heap[0] = s->heap[--s->heap_size];
         }
+        s->heap[0].key = head_key(s, r);
     }
     sift_down(s, 0);
     return 1;
