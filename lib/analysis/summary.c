@@ -847,6 +847,8 @@ start_sorts(struct summary_internal *in)
     for (int m = 0; m < NMETRICS && !rc; m++)
         rc = extsort_new(sizeof(uint32_t), SUMMARY_SORT_BUDGET_BYTES, &in->by_metric[m]);
     if (!rc) rc = extsort_new(QUEUED_PAYLOAD, SUMMARY_SORT_BUDGET_BYTES, &in->queued);
+    /* read only when the run has two priority levels or more, known at the end */
+    if (!rc) extsort_sort_late(in->queued);
     return rc;
 }
 

@@ -31,6 +31,7 @@ struct extsort {
     unsigned char *records; /* the records not yet in a run */
     size_t count, capacity;
     size_t cursor; /* the next record of records to yield when nothing was spilled */
+    bool sort_late; /* runs are written unsorted and sorted by extsort_finish() */
     uint64_t total;
     FILE *file; /* NULL until the first run */
     off_t file_size;
@@ -137,11 +138,12 @@ write_error(void)
     return internal_error("cannot write the sort's temporary file: %s", strerror(errno));
 }
 
-/* Sorts the buffered records and appends them to the temporary file as one run. */
+/* Sorts the buffered records (unless sorting late) and appends them to the
+ * temporary file as one run. */
 static int
 spill(struct extsort *s)
 {
-    int rc = sort_records(s);
+    int rc = s->sort_late ? 0 : sort_records(s);
     if (rc) return rc;
     if (!s->file && !(s->file = tmpfile()))
         return internal_error("cannot create the sort's temporary file: %s", strerror(errno));
@@ -233,11 +235,46 @@ run_buffer_records(const struct extsort *s)
     return bytes / s->stride ? bytes / s->stride : 1;
 }
 
+/* Sorts each run written unsorted in place in the temporary file, through
+ * the record buffer (every run fits it: a run is at most one buffer). */
+static int
+sort_runs_in_place(struct extsort *s)
+{
+    for (size_t i = 0; i < s->num_runs; i++) {
+        const struct run *r = &s->runs[i];
+        size_t n = (size_t)r->remaining;
+        if (n > s->capacity) {
+            unsigned char *grown = realloc(s->records, n * s->stride);
+            if (!grown) return internal_error("out of memory");
+            s->records = grown;
+            s->capacity = n;
+        }
+        if (fseeko(s->file, r->next, SEEK_SET) != 0 || fread(s->records, s->stride, n, s->file) != n)
+            return internal_error("cannot read the sort's temporary file: %s",
+                                  ferror(s->file) ? strerror(errno) : "it is shorter than written");
+        s->count = n;
+        int rc = sort_records(s);
+        if (rc) return rc;
+        if (fseeko(s->file, r->next, SEEK_SET) != 0 ||
+            fwrite(s->records, s->stride, n, s->file) != n)
+            return write_error();
+        s->count = 0;
+    }
+    return 0;
+}
+
+void
+extsort_sort_late(struct extsort *s)
+{
+    s->sort_late = true;
+}
+
 int
 extsort_finish(struct extsort *s)
 {
     if (!s->num_runs) return sort_records(s);
     int rc = s->count ? spill(s) : 0;
+    if (!rc && s->sort_late) rc = sort_runs_in_place(s);
     if (rc) return rc;
     free(s->records);
     s->records = NULL;

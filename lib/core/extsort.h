@@ -34,6 +34,10 @@ struct extsort;
 /* payload_size >= 0, budget_bytes >= 1 (at least one record is buffered).
  * 0 or ERR_INTERNAL; *out is the caller's (extsort_free). */
 int extsort_new(size_t payload_size, size_t budget_bytes, struct extsort **out);
+/* Before the first extsort_add(): write runs unsorted and sort them only in
+ * extsort_finish() (each read back, sorted and written again), for a sort
+ * that may never be read, whose cost then is the writing alone. */
+void extsort_sort_late(struct extsort *sort);
 /* Appends one record (payload: payload_size bytes, copied). 0 or ERR_INTERNAL. */
 int extsort_add(struct extsort *sort, uint64_t key, const void *payload);
 /* Ends the input; extsort_add() may not follow. 0 or ERR_INTERNAL. */

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Laws of lib/core/extsort: whatever the budget (all in memory, many
- * spilled runs, one record per run), the records come out in the order of
- * a stable sort by key: ascending keys, equal keys in insertion order,
- * every payload byte intact; an empty sort yields nothing.
+ * spilled runs, one record per run, runs sorted as spilled or late), the
+ * records come out in the order of a stable sort by key: ascending keys,
+ * equal keys in insertion order, every payload byte intact; an empty sort
+ * yields nothing.
  */
 #include "core/extsort.h"
 
 #include "check.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 /* A fixed LCG (Knuth's MMIX constants): the random cases are the same on every machine. */
@@ -51,11 +53,12 @@ compare_references(const void *a, const void *b)
 
 /*
  * Sorts n records whose keys take few distinct values (many ties), spread
- * over all 64 bits, under the budget; checks the output against the
- * reference and returns the number of runs spilled, or -1 on a failure.
+ * over all 64 bits, under the budget, its runs sorted late or not; checks
+ * the output against the reference and returns the number of runs
+ * spilled, or -1 on a failure.
  */
 static long
-sort_and_check(size_t n, size_t budget_bytes)
+sort_and_check(size_t n, size_t budget_bytes, bool late)
 {
     uint64_t distinct[37];
     for (int i = 0; i < 37; i++)
@@ -64,6 +67,7 @@ sort_and_check(size_t n, size_t budget_bytes)
     struct extsort *sort;
     CHECK(reference != NULL);
     CHECK_EQ(extsort_new(sizeof(struct payload), budget_bytes, &sort), 0);
+    if (late) extsort_sort_late(sort);
     for (size_t i = 0; i < n; i++) {
         reference[i] = (struct reference){distinct[(lcg_next() >> 33) % 37], (uint32_t)i};
         struct payload p = payload_of((uint32_t)i);
@@ -101,30 +105,38 @@ TEST(extsort_empty_yields_nothing)
     CHECK_EQ(extsort_count(sort), 0);
     CHECK_EQ(extsort_runs(sort), 0);
     extsort_free(sort);
-    CHECK_EQ(sort_and_check(0, 1), 0);
+    CHECK_EQ(sort_and_check(0, 1, false), 0);
 }
 
 TEST(extsort_single_record)
 {
-    CHECK_EQ(sort_and_check(1, 1 << 20), 0);
-    CHECK_EQ(sort_and_check(1, 1), 0); /* fits the one-record buffer: not spilled */
+    CHECK_EQ(sort_and_check(1, 1 << 20, false), 0);
+    CHECK_EQ(sort_and_check(1, 1, false), 0); /* fits the one-record buffer: not spilled */
 }
 
 TEST(extsort_in_memory_is_stable)
 {
-    CHECK_EQ(sort_and_check(20000, 1 << 20), 0);
+    CHECK_EQ(sort_and_check(20000, 1 << 20, false), 0);
 }
 
 TEST(extsort_spilled_runs_merge_stably)
 {
-    long runs = sort_and_check(20000, 4000);
+    long runs = sort_and_check(20000, 4000, false);
     CHECK(runs >= 2);
     CHECK_EQ(runs, (20000 + 4000 / 13 - 1) / (4000 / 13)); /* 13-byte records, 307 a run */
 }
 
+/* Runs written unsorted and sorted by extsort_finish() give the same order. */
+TEST(extsort_late_sorted_runs_merge_stably)
+{
+    CHECK_EQ(sort_and_check(20000, 4000, true), (20000 + 4000 / 13 - 1) / (4000 / 13));
+    CHECK_EQ(sort_and_check(500, 1, true), 500);
+    CHECK_EQ(sort_and_check(20000, 1 << 20, true), 0); /* never spilled: sorted in memory */
+}
+
 TEST(extsort_one_record_per_run)
 {
-    CHECK_EQ(sort_and_check(500, 1), 500);
+    CHECK_EQ(sort_and_check(500, 1, false), 500);
 }
 
 TEST(extsort_free_while_merging)
@@ -149,6 +161,7 @@ main(void)
     RUN(extsort_single_record);
     RUN(extsort_in_memory_is_stable);
     RUN(extsort_spilled_runs_merge_stably);
+    RUN(extsort_late_sorted_runs_merge_stably);
     RUN(extsort_one_record_per_run);
     RUN(extsort_free_while_merging);
     return check_done();
