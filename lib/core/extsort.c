@@ -184,14 +184,23 @@ extsort_add(struct extsort *s, uint64_t key, const void *payload)
     return 0;
 }
 
+/* Reads n records at offset of the temporary file into buffer. */
+static int
+read_records(struct extsort *s, off_t offset, unsigned char *buffer, size_t n)
+{
+    if (fseeko(s->file, offset, SEEK_SET) != 0 || fread(buffer, s->stride, n, s->file) != n)
+        return internal_error("cannot read the sort's temporary file: %s",
+                              ferror(s->file) ? strerror(errno) : "it is shorter than written");
+    return 0;
+}
+
 /* Reads the next records of run r into its buffer. */
 static int
 refill(struct extsort *s, struct run *r, size_t buffer_records)
 {
     size_t n = r->remaining < buffer_records ? (size_t)r->remaining : buffer_records;
-    if (fseeko(s->file, r->next, SEEK_SET) != 0 || fread(r->buffer, s->stride, n, s->file) != n)
-        return internal_error("cannot read the sort's temporary file: %s",
-                              ferror(s->file) ? strerror(errno) : "it is shorter than written");
+    int rc = read_records(s, r->next, r->buffer, n);
+    if (rc) return rc;
     r->next += (off_t)(n * s->stride);
     r->remaining -= n;
     r->at = 0;
@@ -249,11 +258,10 @@ sort_runs_in_place(struct extsort *s)
             s->records = grown;
             s->capacity = n;
         }
-        if (fseeko(s->file, r->next, SEEK_SET) != 0 || fread(s->records, s->stride, n, s->file) != n)
-            return internal_error("cannot read the sort's temporary file: %s",
-                                  ferror(s->file) ? strerror(errno) : "it is shorter than written");
+        int rc = read_records(s, r->next, s->records, n);
+        if (rc) return rc;
         s->count = n;
-        int rc = sort_records(s);
+        rc = sort_records(s);
         if (rc) return rc;
         if (fseeko(s->file, r->next, SEEK_SET) != 0 ||
             fwrite(s->records, s->stride, n, s->file) != n)
