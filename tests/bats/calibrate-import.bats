@@ -215,43 +215,29 @@ JSON
         '  max_num_seqs: 128' '  max_num_batched_tokens: 2048')"
 }
 
-@test "calibrate import llmservingsim: bad lines and disagreeing files are refused" {
+# refused_after FILE SED GLOB: a fresh hand-made run with FILE edited by SED is
+# refused as bad data, with a message matching GLOB and no file written.
+refused_after() {
     make_lss_run
-    sed -i '2s/"scheduled_ts": 6000.8/"scheduled_ts": 6000.7/' run/vllm/requests.jsonl
+    sed -i "$2" "run/$1"
     run --separate-stderr tool calibrate import llmservingsim run --out .
-    [ "$status" -eq 1 ]
-    [[ "$stderr" == *"requests.jsonl:2: field 'scheduled_ts': earlier than queued_ts"* ]]
+    [ "$status" -eq 1 ] || { echo "$2: status $status"; return 1; }
+    # shellcheck disable=SC2053 # the pattern is a glob
+    [[ "$stderr" == $3 ]] || { echo "$2: $stderr"; return 1; }
     [ ! -e requests.csv ] && [ ! -e measured.csv ] && [ ! -e engine.yaml ]
+}
 
-    make_lss_run
-    sed -i '2s/"input_toks": 50,/"input_toks": 50/' run/vllm/requests.jsonl
-    run --separate-stderr tool calibrate import llmservingsim run --out .
-    [ "$status" -eq 1 ]
-    [[ "$stderr" == *"requests.jsonl:2:"* ]]
-
-    make_lss_run
-    sed -i '1s/"output_toks": 3/"output_toks": -3/' run/vllm/requests.jsonl
-    run --separate-stderr tool calibrate import llmservingsim run --out .
-    [ "$status" -eq 1 ]
-    [[ "$stderr" == *"requests.jsonl:1: field 'output_toks': negative: -3"* ]]
-
-    make_lss_run
-    sed -i '2s/bench-1/bench-0/' run/vllm/requests.jsonl
-    run --separate-stderr tool calibrate import llmservingsim run --out .
-    [ "$status" -eq 1 ]
-    [[ "$stderr" == *"request id 0 appears twice"* ]]
-
-    make_lss_run
-    sed -i '2s/, "last_token_ts": 6000.9//' run/vllm/requests.jsonl
-    run --separate-stderr tool calibrate import llmservingsim run --out .
-    [ "$status" -eq 1 ]
-    [[ "$stderr" == *"requests.jsonl:2: field 'last_token_ts': missing"* ]]
-
-    make_lss_run
-    sed -i 's/"tp_size": 2/"tp_size": 4/' run/config.json
-    run --separate-stderr tool calibrate import llmservingsim run --out .
-    [ "$status" -eq 1 ]
-    [[ "$stderr" == *"tensor_parallel_size: 2, but"*"config.json has tp_size 4"* ]]
+@test "calibrate import llmservingsim: bad lines and disagreeing files are refused" {
+    refused_after vllm/requests.jsonl '2s/"scheduled_ts": 6000.8/"scheduled_ts": 6000.7/' \
+        "*requests.jsonl:2: field 'scheduled_ts': earlier than queued_ts*"
+    refused_after vllm/requests.jsonl '2s/"input_toks": 50,/"input_toks": 50/' '*requests.jsonl:2:*'
+    refused_after vllm/requests.jsonl '1s/"output_toks": 3/"output_toks": -3/' \
+        "*requests.jsonl:1: field 'output_toks': negative: -3*"
+    refused_after vllm/requests.jsonl '2s/bench-1/bench-0/' '*request id 0 appears twice*'
+    refused_after vllm/requests.jsonl '2s/, "last_token_ts": 6000.9//' \
+        "*requests.jsonl:2: field 'last_token_ts': missing*"
+    refused_after config.json 's/"tp_size": 2/"tp_size": 4/' \
+        '*tensor_parallel_size: 2, but*config.json has tp_size 4*'
 
     run tool calibrate import llmservingsim no-such-run --out .
     [ "$status" -eq 2 ]

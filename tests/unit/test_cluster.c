@@ -21,15 +21,22 @@ request_of(int64_t id, int64_t input_tokens)
                             .slo_class = "", .tenant = "", .prefix = ""};
 }
 
-TEST(token_bucket_budget_by_hand)
+/* Admission by a token bucket of capacity tokens, refilled at refill per second. */
+static void
+token_bucket(struct admission *a, int64_t capacity, int64_t refill)
 {
     struct cluster_policy p;
     cluster_policy_defaults(&p);
     p.admission = ADMISSION_TOKEN_BUCKET;
-    p.bucket_capacity_tokens = 1000;
-    p.bucket_refill_tokens_per_s = 100;
+    p.bucket_capacity_tokens = capacity;
+    p.bucket_refill_tokens_per_s = refill;
+    admission_init(a, &p);
+}
+
+TEST(token_bucket_budget_by_hand)
+{
     struct admission a;
-    admission_init(&a, &p);
+    token_bucket(&a, 1000, 100);
     struct request q = request_of(0, 600);
     CHECK(admission_admit(&a, &q, 1, 0, 0));        /* 1000 -> 400 */
     CHECK(!admission_admit(&a, &q, 1, 0, 1000000)); /* 400 + 100 = 500 < 600 */
@@ -43,13 +50,8 @@ TEST(token_bucket_budget_by_hand)
 
 TEST(token_bucket_never_exceeds_capacity_plus_refill)
 {
-    struct cluster_policy p;
-    cluster_policy_defaults(&p);
-    p.admission = ADMISSION_TOKEN_BUCKET;
-    p.bucket_capacity_tokens = 5000;
-    p.bucket_refill_tokens_per_s = 2000;
     struct admission a;
-    admission_init(&a, &p);
+    token_bucket(&a, 5000, 2000);
     int64_t admitted = 0;
     for (int64_t i = 0; i < 20000; i++) {
         int64_t t = i * 1237;
