@@ -75,7 +75,8 @@ evaluate() {
         echo "accuracy: $label $run done" >&2
     done
 }
-# simplex iterations per pass: physics has six parameters and ten runs per loss
+# simplex iterations per pass (and least-squares iterations after them for physics):
+# physics has eight parameters and nine runs per loss
 iterations() { if [ "$1" = physics ]; then echo "${PHYSICS_ITERATIONS:-25}"; else echo 300; fi; }
 lss=../shared/data/groundtruth/llmservingsim-vllm
 compute() {
@@ -132,7 +133,8 @@ tmp=$out.tmp
     echo "blackbox set is fitted on itself (in-sample) and left out of the held-out medians."
     echo "Physics (docs/latency-models.md): one set fitted on the nine other runs, of every model"
     echo "(so even CodeLlama-34B is held out: no run of it was seen), $(iterations physics) simplex"
-    echo "iterations per pass. Requests arriving in the first $((warmup_us / 1000000)) s (cold start) are left out of fits"
+    echo "iterations per pass, then as many least-squares iterations."
+    echo "Requests arriving in the first $((warmup_us / 1000000)) s (cold start) are left out of fits"
     echo "and comparisons."
     echo
     echo "Errors are (simulated − measured) / measured of the statistic named."

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_multifit_nlinear.h>
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_sort.h>
 #include <math.h>
@@ -22,9 +24,10 @@
 enum { TTFT, E2E, TPOT, NMETRICS };
 /* Searched parameters (logarithms): blackbox b0, b1, b2, a0; physics the
  * prefill, decode and memory scales, the per-step and per-request CPU
- * times, a0 and the multi-GPU engines' extra arrival-to-queue time. */
+ * times, a0, the multi-GPU engines' extra arrival-to-queue time and the
+ * time per all-reduce. */
 enum { B0, B1, B2, A0, NBLACKBOX };
-enum { K_PREFILL, K_DECODE, K_MEMORY, K_STEP, K_REQUEST, K_A0, K_MULTI_GPU, NPHYSICS };
+enum { K_PREFILL, K_DECODE, K_MEMORY, K_STEP, K_REQUEST, K_A0, K_MULTI_GPU, K_ALLREDUCE, NPHYSICS };
 #define NPARAMS NPHYSICS
 
 /* A measured request's latencies (ms), NaN where not compared. */
@@ -55,6 +58,7 @@ by_id(const void *a, const void *b)
 
 #define NQUANTILES 5
 static const double quantiles[NQUANTILES] = {0.1, 0.25, 0.5, 0.75, 0.9};
+#define NRESIDUALS (NMETRICS * (NQUANTILES + 1) + 1)
 
 /* Growing arrays of one run's values per metric (ms). */
 struct samples {
@@ -117,6 +121,11 @@ struct run {
     size_t num_requests;
     struct target *targets; /* the measured requests compared, sorted by id */
     size_t num_targets;
+    /* the last evaluation's terms: relative errors of each metric's mean and
+     * quantiles (0 where not compared), then the root of the missing count,
+     * each over the root of (terms * runs) so that their squares sum to the
+     * run's share of the loss */
+    double residual[NRESIDUALS];
 };
 
 #define MAX_THREADS 64
@@ -281,6 +290,7 @@ latency_of(enum latency_kind kind, const double theta[NPARAMS], struct latency_m
     k[PHYSICS_PER_STEP] = exp(theta[K_STEP]);
     k[PHYSICS_PER_REQUEST] = exp(theta[K_REQUEST]);
     k[PHYSICS_MULTI_GPU_US] = exp(theta[K_MULTI_GPU]);
+    k[PHYSICS_PER_ALLREDUCE] = exp(theta[K_ALLREDUCE]);
 }
 
 /* Simulates run r with the coefficients: the run's loss. */
@@ -303,12 +313,18 @@ simulate_run(struct fit *fit, struct run *r, const double theta[NPARAMS], double
     for (int k = 0; k < NMETRICS; k++)
         for (int q = 0; q <= NQUANTILES; q++) {
             double m = r->measured_profile.stat[k][q];
-            if (!(m > 0)) continue;
-            double e = isfinite(p.stat[k][q]) ? (p.stat[k][q] - m) / m : 1.0;
-            total += e * e;
-            terms++;
+            double e = 0;
+            if (m > 0) {
+                e = isfinite(p.stat[k][q]) ? (p.stat[k][q] - m) / m : 1.0;
+                total += e * e;
+                terms++;
+            }
+            r->residual[k * (NQUANTILES + 1) + q] = e;
         }
+    r->residual[NRESIDUALS - 1] = sqrt((double)state.missing);
     /* requests measured ok that the simulation did not finish weigh like wrong terms */
+    double scale = 1.0 / sqrt((double)(terms ? terms : 1) * (double)fit->num_runs);
+    for (int i = 0; i < NRESIDUALS; i++) r->residual[i] *= scale;
     *loss_out = (total + (double)state.missing) / (double)(terms ? terms : 1);
     return rc;
 }
@@ -332,17 +348,15 @@ work(void *context)
 }
 
 /*
- * The mean loss over runs. Runs are independent simulations, so they are
- * spread over the processors; each run's loss lands in its own slot and
- * the sum is taken in run order, so the result does not depend on the
- * number of threads.
+ * The mean loss over runs at theta (+inf if a simulation fails); each run's
+ * residuals are left in it. Runs are independent simulations, so they are
+ * spread over the processors; each run's loss lands in its own slot and the
+ * sum is taken in run order, so the result does not depend on the number of
+ * threads.
  */
 static double
-loss(const gsl_vector *v, void *context)
+evaluate(struct fit *fit, const double theta[NPARAMS])
 {
-    struct fit *fit = context;
-    double theta[NPARAMS];
-    for (int i = 0; i < fit->nparams; i++) theta[i] = gsl_vector_get(v, (size_t)i);
     fit->evaluations++;
     size_t n = fit->num_threads < fit->num_runs ? fit->num_threads : fit->num_runs;
     struct worker workers[MAX_THREADS];
@@ -365,6 +379,15 @@ loss(const gsl_vector *v, void *context)
         total += fit->losses[i];
     }
     return total / (double)fit->num_runs;
+}
+
+static double
+loss(const gsl_vector *v, void *context)
+{
+    struct fit *fit = context;
+    double theta[NPARAMS];
+    for (int i = 0; i < fit->nparams; i++) theta[i] = gsl_vector_get(v, (size_t)i);
+    return evaluate(fit, theta);
 }
 
 /* ---- the search ---- */
@@ -413,6 +436,114 @@ minimize(struct fit *fit, double theta[NPARAMS], double step, int max_iterations
     gsl_vector_free(x);
     gsl_vector_free(steps);
     return 0;
+}
+
+/*
+ * Levenberg-Marquardt (GSL's trust-region solver) on the runs' residuals,
+ * whose squares sum to the loss; used for physics, whose eight coefficients
+ * the simplex does not bring down a loss this rough. The Jacobian is taken by
+ * forward differences over a step of JACOBIAN_STEP in log space: a change of
+ * a few percent moves whole-microsecond step times and batch compositions
+ * enough to see the slope rather than the plateaus.
+ */
+#define JACOBIAN_STEP 0.03
+
+struct least_squares {
+    struct fit *fit;
+    size_t n;           /* residuals */
+    double *at;         /* the theta of the last evaluation */
+    gsl_vector *f_at;   /* and its residuals */
+    bool have_at;
+};
+
+static int
+residuals(const gsl_vector *x, void *context, gsl_vector *f)
+{
+    struct least_squares *ls = context;
+    struct fit *fit = ls->fit;
+    double theta[NPARAMS];
+    for (int i = 0; i < fit->nparams; i++) theta[i] = gsl_vector_get(x, (size_t)i);
+    ls->have_at = false;
+    if (!isfinite(evaluate(fit, theta))) return GSL_EDOM;
+    for (size_t r = 0; r < fit->num_runs; r++)
+        for (int i = 0; i < NRESIDUALS; i++)
+            gsl_vector_set(f, r * NRESIDUALS + (size_t)i, fit->runs[r].residual[i]);
+    memcpy(ls->at, theta, sizeof theta);
+    gsl_vector_memcpy(ls->f_at, f);
+    ls->have_at = true;
+    return GSL_SUCCESS;
+}
+
+static int
+jacobian(const gsl_vector *x, void *context, gsl_matrix *jac)
+{
+    struct least_squares *ls = context;
+    size_t p = x->size;
+    bool cached = ls->have_at;
+    for (size_t i = 0; i < p && cached; i++) cached = ls->at[i] == gsl_vector_get(x, i);
+    gsl_vector *f0 = gsl_vector_alloc(ls->n), *f1 = gsl_vector_alloc(ls->n);
+    gsl_vector *moved = gsl_vector_alloc(p);
+    int rc = f0 && f1 && moved ? GSL_SUCCESS : GSL_ENOMEM;
+    if (!rc) rc = cached ? gsl_vector_memcpy(f0, ls->f_at) : residuals(x, ls, f0);
+    for (size_t j = 0; j < p && !rc; j++) {
+        gsl_vector_memcpy(moved, x);
+        gsl_vector_set(moved, j, gsl_vector_get(x, j) + JACOBIAN_STEP);
+        rc = residuals(moved, ls, f1);
+        for (size_t i = 0; i < ls->n && !rc; i++)
+            gsl_matrix_set(jac, i, j,
+                           (gsl_vector_get(f1, i) - gsl_vector_get(f0, i)) / JACOBIAN_STEP);
+    }
+    gsl_vector_free(f0);
+    gsl_vector_free(f1);
+    gsl_vector_free(moved);
+    return rc;
+}
+
+static void
+report_iteration(const size_t iteration, void *context, const gsl_multifit_nlinear_workspace *w)
+{
+    const struct least_squares *ls = context;
+    double sum = 0;
+    gsl_blas_ddot(w->f, w->f, &sum);
+    fprintf(stderr, "%s: iteration %zu, loss %.6g, %d simulations\n", program_name(),
+            iteration, sum, ls->fit->evaluations);
+}
+
+/* Least squares from theta, at most max_iterations; theta is updated. */
+static int
+least_squares(struct fit *fit, double theta[NPARAMS], int max_iterations, bool progress,
+              double *best)
+{
+    size_t p = (size_t)fit->nparams, n = fit->num_runs * NRESIDUALS;
+    double at[NPARAMS];
+    struct least_squares ls = {fit, n, at, gsl_vector_alloc(n), false};
+    gsl_multifit_nlinear_fdf fdf = {.f = residuals, .df = jacobian, .n = n, .p = p, .params = &ls};
+    gsl_multifit_nlinear_parameters params = gsl_multifit_nlinear_default_parameters();
+    gsl_multifit_nlinear_workspace *w =
+        ls.f_at ? gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &params, n, p) : NULL;
+    gsl_vector *x = gsl_vector_alloc(p);
+    int rc = 0;
+    if (!w || !x) rc = internal_error("out of memory");
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    if (!rc) {
+        for (size_t i = 0; i < p; i++) gsl_vector_set(x, i, theta[i]);
+        if (gsl_multifit_nlinear_init(x, &fdf, w))
+            rc = internal_error("the fit's first simulations failed");
+    }
+    if (!rc) {
+        int info;
+        /* stops at max_iterations, on small steps or when it cannot improve:
+         * every accepted step lowered the loss, so its point is the best seen */
+        gsl_multifit_nlinear_driver((size_t)max_iterations, 1e-4, 1e-8, 1e-8,
+                                    progress ? report_iteration : NULL, &ls, &info, w);
+        for (size_t i = 0; i < p; i++) theta[i] = gsl_vector_get(w->x, i);
+        gsl_blas_ddot(w->f, w->f, best);
+    }
+    gsl_set_error_handler(old);
+    if (w) gsl_multifit_nlinear_free(w);
+    gsl_vector_free(x);
+    gsl_vector_free(ls.f_at);
+    return rc;
 }
 
 static void
@@ -512,12 +643,12 @@ calibrate_fit(const struct fit_job *job)
         double theta[NPARAMS] = {log(5000), log(20), log(100), log(5000)}, best = 0;
         /* physics starts at the roofline's efficiencies (1/0.45, 1/0.30,
          * 1/0.8), 3 ms of CPU per step, 20 us per request, 5 ms queueing and 5 ms
-         * more on several GPUs */
+         * more on several GPUs, 5 us per all-reduce */
         if (job->kind == LATENCY_PHYSICS) {
             double start[NPHYSICS] = {[K_PREFILL] = log(2.2), [K_DECODE] = log(3.3),
                                       [K_MEMORY] = log(1.25), [K_STEP] = log(3000),
                                       [K_REQUEST] = log(20), [K_A0] = log(5000),
-                                      [K_MULTI_GPU] = log(5000)};
+                                      [K_MULTI_GPU] = log(5000), [K_ALLREDUCE] = log(5)};
             memcpy(theta, start, sizeof theta);
         }
         /* restarts with smaller simplexes: the loss has plateaus (step times are
@@ -525,6 +656,8 @@ calibrate_fit(const struct fit_job *job)
         static const double steps[] = {1.0, 0.3, 0.1, 0.03};
         for (size_t i = 0; i < sizeof steps / sizeof *steps && !rc; i++)
             rc = minimize(&fit, theta, steps[i], job->max_iterations, job->progress, &best);
+        if (!rc && job->kind == LATENCY_PHYSICS)
+            rc = least_squares(&fit, theta, job->max_iterations, job->progress, &best);
         if (!rc && !isfinite(best)) rc = internal_error("the fit found no finite loss");
         if (!rc) write_coefficients(&fit, theta, best, job->out);
     }

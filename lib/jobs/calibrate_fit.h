@@ -4,14 +4,17 @@
  * simulator in the loop: the blackbox set of one model, GPU and tensor
  * parallelism, or the one physics set shared by every model and GPU
  * (prefill, decode and memory scales of the roofline terms, per-step and
- * per-request CPU time and the queueing delay a0; the link is taken at its
- * data-sheet speed and per-layer time is folded into the per-step one).
+ * per-request CPU time, the queueing delay a0 and its multi-GPU addition, and
+ * the time per all-reduce; the link is taken at its data-sheet speed and
+ * per-layer time is folded into the per-step one).
  *
  * Each run is a directory written by calibrate import (requests.csv,
  * measured.csv, engine.yaml); all must describe the same model, GPU and
  * TP for blackbox. The blackbox parameters are b0, b1, b2 (step time) and
- * a0 (queueing delay), searched, like the physics ones, as logarithms (so they stay positive) by GSL's
- * Nelder-Mead simplex, restarted with smaller simplexes. The loss matches
+ * a0 (queueing delay), searched, like the physics ones, as logarithms (so
+ * they stay positive) by GSL's Nelder-Mead simplex, restarted with smaller
+ * simplexes; physics then polishes the simplex's point by Levenberg-Marquardt
+ * on the same loss (the simplex stalls with its eight coefficients). The loss matches
  * distributions: for TTFT, E2E and TPOT, the squared relative errors of
  * the mean and of the 10th, 25th, 50th, 75th and 90th percentiles over
  * the requests measured ok after the warm-up, averaged over runs; a

@@ -13,6 +13,7 @@ const char *const physics_term_names[PHYSICS_TERMS] = {
     [PHYSICS_PER_REQUEST] = "per_request_us",
     [PHYSICS_PER_STEP] = "per_step_us",
     [PHYSICS_MULTI_GPU_US] = "multi_gpu_arrival_us",
+    [PHYSICS_PER_ALLREDUCE] = "per_allreduce_us",
 };
 
 static const char *const kind_names[] = {
@@ -108,6 +109,7 @@ latency_step_us(const struct latency_model *m, const struct step_shape *s)
     double memory = k[PHYSICS_MEMORY] * (t.weights + t.kv);
     return whole_us(fmax(compute, memory) + k[PHYSICS_COMMUNICATION] * t.communication +
                     k[PHYSICS_PER_LAYER] * (double)m->hw.layers +
+                    k[PHYSICS_PER_ALLREDUCE] * (double)m->hw.allreduces +
                     k[PHYSICS_PER_REQUEST] * (double)s->requests + k[PHYSICS_PER_STEP]);
 }
 

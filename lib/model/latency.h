@@ -71,6 +71,7 @@ enum physics_term {
     PHYSICS_PER_REQUEST,   /* us per request in the step */
     PHYSICS_PER_STEP,      /* us per step */
     PHYSICS_MULTI_GPU_US,  /* us added to a request's arrival-to-queue time when tp > 1 */
+    PHYSICS_PER_ALLREDUCE, /* us per tensor-parallel all-reduce, beyond the link's latency */
     PHYSICS_TERMS
 };
 extern const char *const physics_term_names[PHYSICS_TERMS];

@@ -91,8 +91,8 @@ TEST(roofline_counts_the_experts_a_step_touches)
 /*
  * Physics on the decode step with the all-reduces above: the slower of
  * compute 3*250.1 = 750.3 and memory 1.5*(2000+501) = 3751.5 (memory-bound),
- * plus 1*330 (communication) + 10*32 (layers) + 20*10 (requests) + 100
- * (step) = 4701.5 us, rounded half away from zero.
+ * plus 1*330 (communication) + 2*64 (all-reduces) + 10*32 (layers) + 20*10
+ * (requests) + 100 (step) = 4829.5 us, rounded half away from zero.
  */
 TEST(physics_step_by_hand)
 {
@@ -104,13 +104,14 @@ TEST(physics_step_by_hand)
     double k[PHYSICS_TERMS] = {[PHYSICS_PREFILL_COMPUTE] = 2, [PHYSICS_DECODE_COMPUTE] = 3,
                                [PHYSICS_MEMORY] = 1.5,       [PHYSICS_COMMUNICATION] = 1,
                                [PHYSICS_PER_LAYER] = 10,     [PHYSICS_PER_REQUEST] = 20,
-                               [PHYSICS_PER_STEP] = 100};
+                               [PHYSICS_PER_STEP] = 100,     [PHYSICS_PER_ALLREDUCE] = 2};
     for (int i = 0; i < PHYSICS_TERMS; i++) m.physics[i] = k[i];
-    CHECK_EQ(latency_step_us(&m, &decode_only), 4702);
+    CHECK_EQ(latency_step_us(&m, &decode_only), 4830);
     /* with the prompt the step is compute-bound: 2*25005 + 750.3 = 50760.3
      * against memory 1.5*(2000+601) = 3901.5; communication 320 + 1010 (1010
-     * tokens over the link), layers 320, 11 requests 220, step 100: 52730.3 */
-    CHECK_EQ(latency_step_us(&m, &mixed), 52730);
+     * tokens over the link), all-reduces 128, layers 320, 11 requests 220,
+     * step 100: 52858.3 */
+    CHECK_EQ(latency_step_us(&m, &mixed), 52858);
     /* arrival to queue: a0 1000 + 2 per prompt token (300), plus 500 on an
      * engine with all-reduces (several GPUs), none on one GPU */
     m.alpha[0] = 1000;
