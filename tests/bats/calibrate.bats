@@ -265,6 +265,35 @@ make_lengths_run() {
     jq -e '[.ttft_ms, .e2e_ms, .tpot_ms][] | (.relative_error.mean | fabs) < 0.02' <<< "$output"
 }
 
+# Physics: four runs (an 8B model on one GPU and a 70B model on four, each at two
+# loads) simulated with a known set; the fitted set must reproduce every run's
+# mean TTFT, E2E and TPOT within 2 % (its eight coefficients are not all
+# identifiable from four runs, so the set itself is not compared).
+@test "calibrate fit --model physics: the fitted set reproduces runs simulated with a known one" {
+    printf 'physics:\n  alpha: [12000, 0, 0]\n  prefill_compute: 1.5\n  decode_compute: 1.5\n  memory: 1.1\n  communication: 1\n  per_layer_us: 0\n  per_request_us: 15\n  per_step_us: 2000\n  multi_gpu_arrival_us: 8000\n  per_allreduce_us: 10\n  source: "test"\n' > known.yaml
+    for engine in "meta-llama/llama-3.1-8b-instruct 1" "meta-llama/llama-2-70b-hf 4"; do
+        read -r model tp <<< "$engine"
+        for rate in 4 8; do
+            dir=tp$tp-r$rate
+            mkdir $dir
+            gen-workload --rate $rate -n 1500 --seed $rate --prompt-tokens 500 --output-tokens 120 > $dir/requests.csv
+            printf 'engine:\n  model: %s\n  gpu: H100\n  tp: %s\n  max_num_seqs: 128\n  num_gpu_blocks: 20000\n' "$model" "$tp" > $dir/engine.yaml
+            simulate --config $dir/engine.yaml --latency-model physics --coefficients known.yaml $dir/requests.csv > $dir/measured.csv
+        done
+    done
+    run --separate-stderr tool calibrate fit --model physics --iterations 25 tp*-r*
+    assert_success
+    printf '%s\n' "$output" > fitted.yaml
+    loss=$(sed -nE 's/.*loss ([0-9.e+-]+) after.*/\1/p' fitted.yaml)
+    awk -v l="$loss" 'BEGIN { exit !(l < 1e-3) }' || { echo "loss $loss"; return 1; }
+    for dir in tp*-r*; do
+        simulate --config $dir/engine.yaml --coefficients fitted.yaml $dir/requests.csv > again.csv
+        run tool calibrate compare $dir/measured.csv again.csv
+        jq -e '[.ttft_ms, .e2e_ms, .tpot_ms][] | (.relative_error.mean | fabs) < 0.02' <<< "$output" ||
+            { echo "$dir: $output"; return 1; }
+    done
+}
+
 @test "calibrate fit: runs of different engines are refused, and so is an empty run" {
     mkdir a b
     gen-workload -n 50 > a/requests.csv
