@@ -380,22 +380,42 @@ config_free(struct config *cfg)
     catalog_free(&cfg->catalog);
 }
 
-/* Reports an unknown (model, GPU, TP) and lists the combinations known. */
+/* A coefficient set listed by unknown_combination: not a repeat of the one
+ * before it (the same combination fitted twice), and of the model asked for
+ * (or, when no set has it, of the GPU). */
+static bool
+listed(const struct catalog *c, size_t i, const struct engine_config *e, bool by_model)
+{
+    const struct coefficient_set *s = &c->coefficients[i], *p = i ? s - 1 : NULL;
+    if (p && !strcmp(p->model, s->model) && !strcmp(p->gpu, s->gpu) && p->tp == s->tp &&
+        !strcmp(p->vllm_version, s->vllm_version))
+        return false;
+    return by_model ? !strcasecmp(s->model, e->model) : !strcmp(s->gpu, e->gpu);
+}
+
+/* Reports an unknown (model, GPU, TP) and lists the nearest combinations known. */
 static int
 unknown_combination(const struct catalog *c, const struct engine_config *e)
 {
     fprintf(stderr, "%s: no blackbox coefficients for model '%s' on GPU '%s' with tp %lld%s%s; "
-                    "give --alpha and --beta, or one of these (model gpu tp vllm):\n",
+                    "give --alpha and --beta, or --latency-model roofline or physics (no "
+                    "coefficients needed)\n",
             program_name(), e->model, e->gpu, (long long)e->tp,
             strcmp(e->vllm_version, "newest") ? " and vLLM " : "",
             strcmp(e->vllm_version, "newest") ? e->vllm_version : "");
+    bool by_model = false;
+    for (size_t i = 0; i < c->num_coefficients && !by_model; i++)
+        by_model = !strcasecmp(c->coefficients[i].model, e->model);
+    size_t shown = 0;
     for (size_t i = 0; i < c->num_coefficients; i++) {
-        const struct coefficient_set *s = &c->coefficients[i], *p = i ? s - 1 : NULL;
-        if (p && !strcmp(p->model, s->model) && !strcmp(p->gpu, s->gpu) && p->tp == s->tp &&
-            !strcmp(p->vllm_version, s->vllm_version))
-            continue; /* the same combination fitted twice */
+        if (!listed(c, i, e, by_model)) continue;
+        const struct coefficient_set *s = &c->coefficients[i];
+        if (!shown++)
+            fprintf(stderr, "  blackbox sets for this %s (model gpu tp vllm):\n",
+                    by_model ? "model" : "GPU");
         fprintf(stderr, "  %s %s %lld %s\n", s->model, s->gpu, (long long)s->tp, s->vllm_version);
     }
+    fprintf(stderr, "  (defaults.yaml has %zu under coefficients)\n", c->num_coefficients);
     return ERR_CONFIG;
 }
 

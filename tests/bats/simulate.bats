@@ -525,3 +525,17 @@ refused() {
     assert_failure 2
     assert_output --partial "needs prefix caching"
 }
+
+@test "simulate: a model, GPU and TP without blackbox coefficients is refused with the nearest sets" {
+    run --separate-stderr tool simulate --model meta-llama/llama-3.1-8b-instruct --gpu L40S --print-config
+    [ "$status" -eq 2 ]
+    [[ "${stderr_lines[0]}" == *"no blackbox coefficients for model 'meta-llama/llama-3.1-8b-instruct' on GPU 'L40S' with tp 1"*"--latency-model roofline or physics"* ]]
+    # only the sets of the model asked for are listed, not the whole table
+    sets=$(printf '%s\n' "${stderr_lines[@]}" | grep '^  [^ ]*/[^ ]* [^ ]* [0-9]* [^ ]*$' || true)
+    listed=$(grep -c . <<< "$sets" || true)
+    others=$(grep -vc '^  meta-llama/llama-3.1-8b-instruct ' <<< "$sets" || true)
+    [ "$listed" -ge 1 ] && [ "$others" -eq 0 ] || { printf '%s\n' "${stderr_lines[@]}"; return 1; }
+    # the roofline needs no coefficients
+    run tool simulate --model meta-llama/llama-3.1-8b-instruct --gpu L40S --latency-model roofline --print-config
+    assert_success
+}
