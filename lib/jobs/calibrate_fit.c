@@ -321,8 +321,8 @@ simulate_run(struct fit *fit, struct run *r, const double theta[NPARAMS], double
             }
             r->residual[k * (NQUANTILES + 1) + q] = e;
         }
-    r->residual[NRESIDUALS - 1] = sqrt((double)state.missing);
     /* requests measured ok that the simulation did not finish weigh like wrong terms */
+    r->residual[NRESIDUALS - 1] = sqrt((double)state.missing);
     double scale = 1.0 / sqrt((double)(terms ? terms : 1) * (double)fit->num_runs);
     for (int i = 0; i < NRESIDUALS; i++) r->residual[i] *= scale;
     *loss_out = (total + (double)state.missing) / (double)(terms ? terms : 1);
@@ -381,12 +381,19 @@ evaluate(struct fit *fit, const double theta[NPARAMS])
     return total / (double)fit->num_runs;
 }
 
+/* The searched parameters of a GSL vector. */
+static void
+theta_of(const struct fit *fit, const gsl_vector *v, double theta[NPARAMS])
+{
+    for (int i = 0; i < fit->nparams; i++) theta[i] = gsl_vector_get(v, (size_t)i);
+}
+
 static double
 loss(const gsl_vector *v, void *context)
 {
     struct fit *fit = context;
     double theta[NPARAMS];
-    for (int i = 0; i < fit->nparams; i++) theta[i] = gsl_vector_get(v, (size_t)i);
+    theta_of(fit, v, theta);
     return evaluate(fit, theta);
 }
 
@@ -462,7 +469,7 @@ residuals(const gsl_vector *x, void *context, gsl_vector *f)
     struct least_squares *ls = context;
     struct fit *fit = ls->fit;
     double theta[NPARAMS];
-    for (int i = 0; i < fit->nparams; i++) theta[i] = gsl_vector_get(x, (size_t)i);
+    theta_of(fit, x, theta);
     ls->have_at = false;
     if (!isfinite(evaluate(fit, theta))) return GSL_EDOM;
     for (size_t r = 0; r < fit->num_runs; r++)
