@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 /* One sorted run in the temporary file and the part of it read so far. */
 struct run {
@@ -138,6 +139,29 @@ write_error(void)
     return internal_error("cannot write the sort's temporary file: %s", strerror(errno));
 }
 
+/* The sort's temporary file: created in $TMPDIR (or /tmp when unset or
+ * empty) and unlinked at once, so that only the open stream keeps it and the
+ * system removes it when the stream is closed or the process ends. */
+static int
+open_temporary(struct extsort *s)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/servesim-sort-XXXXXX", dir) >= sizeof path)
+        return internal_error("cannot create the sort's temporary file in '%s': path too long",
+                              dir);
+    int fd = mkstemp(path);
+    if (fd >= 0) {
+        unlink(path);
+        if (!(s->file = fdopen(fd, "w+b"))) close(fd);
+    }
+    if (!s->file)
+        return internal_error("cannot create the sort's temporary file in '%s' (TMPDIR): %s",
+                              dir, strerror(errno));
+    return 0;
+}
+
 /* Sorts the buffered records (unless sorting late) and appends them to the
  * temporary file as one run. */
 static int
@@ -145,8 +169,7 @@ spill(struct extsort *s)
 {
     int rc = s->sort_late ? 0 : sort_records(s);
     if (rc) return rc;
-    if (!s->file && !(s->file = tmpfile()))
-        return internal_error("cannot create the sort's temporary file: %s", strerror(errno));
+    if (!s->file && (rc = open_temporary(s))) return rc;
     if (s->num_runs == s->runs_capacity) {
         size_t capacity = s->runs_capacity ? 2 * s->runs_capacity : 16;
         struct run *grown = realloc(s->runs, capacity * sizeof *grown);

@@ -5,8 +5,8 @@
  *
  * extsort_add() appends records. While they fit the budget they stay in
  * memory; each time the buffer is full it is sorted and written as one
- * sorted run to an anonymous temporary file (tmpfile(3)), removed by the
- * system when closed. extsort_finish() sorts what is left; extsort_next()
+ * sorted run to an anonymous temporary file in $TMPDIR (/tmp when unset),
+ * unlinked as soon as it is created and so removed by the system when closed. extsort_finish() sorts what is left; extsort_next()
  * then yields every record in ascending key order, records with equal keys
  * in the order they were added: runs are merged k ways, a tie going to the
  * earlier run, and each run is sorted stably (a radix sort by key). An

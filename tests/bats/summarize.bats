@@ -410,3 +410,19 @@ synthetic_results() {
     jq -e --argjson max "$max" '.ttft_ms.count == 1000000 and .ttft_ms.max == $max' \
         "$BATS_TEST_TMPDIR/summary.json"
 }
+
+# 10^5 rows overflow each percentile sort's 1 MB: the runs spill to $TMPDIR,
+# which keeps no file; an unusable TMPDIR fails with exit 3 and no output.
+@test "summarize: a large input spills to TMPDIR, the same summary wherever it spills" {
+    cd "$BATS_TEST_TMPDIR"
+    gen-workload -n 100000 --seed 3 | simulate > big.csv
+    mkdir spill
+    TMPDIR="$PWD/spill" tool summarize big.csv > a.json
+    tool summarize big.csv > b.json
+    cmp a.json b.json
+    [ -z "$(ls -A spill)" ]
+    TMPDIR="$PWD/absent" run --separate-stderr tool summarize big.csv
+    [ "$status" -eq 3 ]
+    [ -z "$output" ]
+    [[ "$stderr" == *"temporary file in '$PWD/absent' (TMPDIR)"* ]]
+}

@@ -10,8 +10,12 @@
 
 #include "check.h"
 
+#include <dirent.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A fixed LCG (Knuth's MMIX constants): the random cases are the same on every machine. */
 static uint64_t lcg_state = 7;
@@ -154,6 +158,51 @@ TEST(extsort_free_while_merging)
     extsort_free(sort);
 }
 
+/* Entries of a directory other than . and .. (-1 if it cannot be read). */
+static int
+entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+/* Spills go to $TMPDIR, leaving no name behind; a TMPDIR that cannot hold
+ * the file is an error of the add that spills, not a crash. */
+TEST(extsort_spills_to_tmpdir)
+{
+    const char *saved = getenv("TMPDIR");
+    char *old = saved ? strdup(saved) : NULL;
+    char dir[] = "/tmp/servesim-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    setenv("TMPDIR", dir, 1);
+    struct extsort *sort;
+    CHECK_EQ(extsort_new(sizeof(uint64_t), 64, &sort), 0);
+    for (uint64_t i = 0; i < 100; i++)
+        CHECK_EQ(extsort_add(sort, i, &i), 0);
+    CHECK_EQ(extsort_finish(sort), 0);
+    CHECK(extsort_runs(sort) > 1);
+    CHECK_EQ(entries(dir), 0); /* the file is open, but already unlinked */
+    extsort_free(sort);
+
+    char missing[sizeof dir + 8];
+    snprintf(missing, sizeof missing, "%s/absent", dir);
+    setenv("TMPDIR", missing, 1);
+    CHECK_EQ(extsort_new(sizeof(uint64_t), 64, &sort), 0);
+    int rc = 0;
+    for (uint64_t i = 0; i < 100 && !rc; i++) rc = extsort_add(sort, i, &i);
+    CHECK(rc != 0);
+    extsort_free(sort);
+    CHECK_EQ(rmdir(dir), 0);
+    if (old) setenv("TMPDIR", old, 1);
+    else unsetenv("TMPDIR");
+    free(old);
+}
+
 int
 main(void)
 {
@@ -164,5 +213,6 @@ main(void)
     RUN(extsort_late_sorted_runs_merge_stably);
     RUN(extsort_one_record_per_run);
     RUN(extsort_free_while_merging);
+    RUN(extsort_spills_to_tmpdir);
     return check_done();
 }

@@ -38,6 +38,8 @@ static const char usage[] =
     "Example:\n"
     "  summarize --slo-ttft-ms 500 results.csv | jq .slo.attainment\n"
     "\n"
+    "Environment: TMPDIR, where the percentile sorts of large inputs spill (default /tmp).\n"
+    "\n"
     "Exit status: 0 ok, 1 bad input data, 2 usage error, 3 internal or write error.\n";
 
 enum option_id {
