@@ -142,8 +142,14 @@ load_gpus(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog 
         const struct yaml_node *g = n->items[i];
         if (yaml_expect(doc, g, YAML_MAP, n->keys[i]) || yaml_check_keys(doc, g, keys))
             return ERR_CONFIG;
+        /* a GPU already known starts from what is known of it: only the
+         * fields given change (the lookup takes the newest entry of a name) */
+        const struct gpu_spec *known = catalog_gpu(c, n->keys[i]);
+        struct gpu_spec base = known ? *known : (struct gpu_spec){0};
         struct gpu_spec *s = append((void **)&c->gpus, &c->num_gpus, sizeof *s);
-        if (!s || !(s->name = strdup(n->keys[i]))) return internal_error("out of memory");
+        if (!s) return internal_error("out of memory");
+        *s = base;
+        if (!(s->name = strdup(n->keys[i]))) return internal_error("out of memory");
         if (yaml_get_double(doc, g, "memory_gib", 1e-3, 1e6, &s->memory_gib) ||
             yaml_get_double(doc, g, "bf16_tflops", 0, 1e9, &s->bf16_tflops) ||
             yaml_get_double(doc, g, "fp8_tflops", 0, 1e9, &s->fp8_tflops) ||
@@ -154,7 +160,7 @@ load_gpus(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog 
             yaml_get_double(doc, g, "mfu_decode", 0, 1, &s->mfu_decode) ||
             yaml_get_double(doc, g, "memory_efficiency", 0, 1, &s->memory_efficiency))
             return ERR_CONFIG;
-        if (!yaml_get(g, "memory_gib"))
+        if (!known && !yaml_get(g, "memory_gib"))
             return config_error("%s:%ld: GPU '%s' needs memory_gib", doc->name, g->line, s->name);
     }
     return 0;

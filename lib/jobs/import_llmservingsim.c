@@ -143,12 +143,36 @@ align_clocks(struct measured_run *run, const struct recorded *t, int64_t *spread
 
 /* ---- the engine: config.json and vllm/meta.json ---- */
 
+/* What config.json says of the hardware, where it says it: the GPU's memory
+ * bandwidth (npu_mem.mem_bw, GB/s) and the GPU-to-GPU link (link_bw, GB/s;
+ * link_latency, ns). */
+struct hardware {
+    double mem_gbs, link_gbs, link_latency_ns;
+    bool has_mem, has_link, has_latency;
+};
+
+/* An optional number member in [min, max]: absent or null leaves *present false. */
+static int
+optional_number(const struct json_place *at, const json_t *object, const char *key, double min,
+                double max, double *out, bool *present)
+{
+    const json_t *v = json_object_get(object, key);
+    *present = v && !json_is_null(v);
+    return *present ? json_get_number(at, object, key, min, max, out) : 0;
+}
+
 /* The first instance of config.json; every instance must run the same model on the same GPU
  * with the same TP. */
 static int
 read_cluster(const char *path, const json_t *root, const char **model, const char **gpu,
-             int64_t *tp)
+             int64_t *tp, struct hardware *hw)
 {
+    struct json_place top = {path, "", 0};
+    int rc = optional_number(&top, root, "link_bw", 1e-6, 1e6, &hw->link_gbs, &hw->has_link);
+    if (!rc)
+        rc = optional_number(&top, root, "link_latency", 0, 1e12, &hw->link_latency_ns,
+                             &hw->has_latency);
+    if (rc) return rc;
     const json_t *nodes = json_object_get(root, "nodes");
     if (!json_is_array(nodes) || json_array_size(nodes) == 0)
         return error("%s: nodes: missing or empty", path);
@@ -157,7 +181,7 @@ read_cluster(const char *path, const json_t *root, const char **model, const cha
         const json_t *list = json_object_get(json_array_get(nodes, n), "instances");
         if (!json_is_array(list)) return error("%s: nodes[%zu].instances: missing", path, n);
         for (size_t i = 0; i < json_array_size(list); i++, instances++) {
-            char where[64];
+            char where[96];
             snprintf(where, sizeof where, "nodes[%zu].instances[%zu]", n, i);
             struct json_place at = {path, where, 0};
             const json_t *e = json_array_get(list, i);
@@ -173,6 +197,11 @@ read_cluster(const char *path, const json_t *root, const char **model, const cha
                 return json_place_error(&at, "hardware", "not a GPU name");
             if (instances == 0) {
                 *model = m, *gpu = g, *tp = t;
+                const json_t *mem = json_object_get(e, "npu_mem");
+                snprintf(where, sizeof where, "nodes[%zu].instances[%zu].npu_mem", n, i);
+                if (json_is_object(mem) &&
+                    optional_number(&at, mem, "mem_bw", 1e-6, 1e9, &hw->mem_gbs, &hw->has_mem))
+                    return ERR_DATA;
             } else if (strcasecmp(m, *model) || strcmp(g, *gpu) || t != *tp) {
                 return error("%s: %s: not the same model, GPU and TP as the first instance", path,
                              where);
@@ -251,8 +280,35 @@ read_meta(const char *path, const json_t *root, struct engine_facts *f)
     return rc;
 }
 
+/* The run's hardware as a partial override of its GPU in the catalog. */
+static void
+write_hardware(FILE *out, const char *gpu, const struct hardware *hw)
+{
+    if (!hw->has_mem && !hw->has_link && !hw->has_latency) return;
+    char buf[40];
+    fprintf(out, "# the hardware as config.json describes it (memory bandwidth, GPU-to-GPU link);\n"
+                 "# the rest of the GPU is the catalog's\ngpus:\n  %s: {", gpu);
+    const char *sep = "";
+    if (hw->has_mem) {
+        format_double(buf, sizeof buf, hw->mem_gbs / 1000);
+        fprintf(out, "bandwidth_tbs: %s", buf);
+        sep = ", ";
+    }
+    if (hw->has_link) {
+        format_double(buf, sizeof buf, hw->link_gbs);
+        fprintf(out, "%slink_gbs: %s", sep, buf);
+        sep = ", ";
+    }
+    if (hw->has_latency) {
+        format_double(buf, sizeof buf, hw->link_latency_ns / 1000);
+        fprintf(out, "%slink_latency_us: %s", sep, buf);
+    }
+    fputs("}\n", out);
+}
+
 static int
-write_engine(const char *run_dir, const struct engine_facts *f, struct measured_run *run)
+write_engine(const char *run_dir, const struct engine_facts *f, const struct hardware *hw,
+             struct measured_run *run)
 {
     size_t size;
     FILE *out = open_memstream(&run->engine_yaml, &size);
@@ -284,6 +340,7 @@ write_engine(const char *run_dir, const struct engine_facts *f, struct measured_
     }
     if (f->has_caching)
         fprintf(out, "  enable_prefix_caching: %s\n", f->caching ? "true" : "false");
+    write_hardware(out, f->gpu, hw);
     return fclose(out) ? internal_error("out of memory") : 0;
 }
 
@@ -306,16 +363,18 @@ import_llmservingsim(const struct import_job *job, struct measured_run *run)
     json_t *config = NULL, *meta = NULL;
     struct recorded *times = NULL;
     struct engine_facts facts = {0};
+    struct hardware hardware = {0};
     int64_t cluster_tp = 0, spread_us = 0;
     rc = json_load_path(config_path, &config);
     if (!rc) rc = json_load_path(meta_path, &meta);
-    if (!rc) rc = read_cluster(config_path, config, &facts.model, &facts.gpu, &cluster_tp);
+    if (!rc)
+        rc = read_cluster(config_path, config, &facts.model, &facts.gpu, &cluster_tp, &hardware);
     if (!rc) rc = read_meta(meta_path, meta, &facts);
     if (!rc && cluster_tp != facts.tp)
         rc = error("%s: engine_kwargs.tensor_parallel_size: %" PRId64
                    ", but %s has tp_size %" PRId64,
                    meta_path, facts.tp, config_path, cluster_tp);
-    if (!rc) rc = write_engine(job->path, &facts, run);
+    if (!rc) rc = write_engine(job->path, &facts, &hardware, run);
     if (!rc) rc = read_requests(requests_path, run, &times);
     if (!rc && run->count == 0) rc = error("%s: no requests", requests_path);
     if (!rc) {

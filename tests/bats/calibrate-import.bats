@@ -215,6 +215,31 @@ JSON
         '  max_num_seqs: 128' '  max_num_batched_tokens: 2048')"
 }
 
+# The hardware config.json describes (memory bandwidth in GB/s, link in GB/s and ns)
+# overrides those fields of the catalog's GPU in engine.yaml, and simulate uses them.
+@test "calibrate import llmservingsim: the run's memory bandwidth and link reach engine.yaml" {
+    make_lss_run
+    cat > run/config.json <<'JSON'
+{"link_bw": 16, "link_latency": 20000,
+ "nodes": [{"instances": [{"model_name": "Qwen/Qwen3-32B", "hardware": "RTXPRO6000", "tp_size": 2,
+                           "npu_mem": {"mem_size": 96, "mem_bw": 1597}}]}]}
+JSON
+    run --separate-stderr tool calibrate import llmservingsim run --out .
+    assert_success
+    grep -qx '  RTXPRO6000: {bandwidth_tbs: 1.597, link_gbs: 16, link_latency_us: 20}' engine.yaml
+    run tool simulate --config engine.yaml --latency-model roofline --print-config
+    assert_success
+    assert_line '  bandwidth_tbs: 1.597'
+    assert_line '  link_gbs: 16'
+    assert_line '  peak_tflops: 503.8' # the rest is the catalog's
+    rm engine.yaml requests.csv measured.csv
+    sed -i 's/"mem_bw": 1597/"mem_bw": -1/' run/config.json
+    run --separate-stderr tool calibrate import llmservingsim run --out .
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"config.json: nodes[0].instances[0].npu_mem.mem_bw: negative"* ]] || { echo "$stderr"; return 1; }
+    [ ! -e engine.yaml ]
+}
+
 # refused_after FILE SED GLOB: a fresh hand-made run with FILE edited by SED is
 # refused as bad data, with a message matching GLOB and no file written.
 refused_after() {

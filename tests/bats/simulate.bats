@@ -539,3 +539,21 @@ refused() {
     run tool simulate --model meta-llama/llama-3.1-8b-instruct --gpu L40S --latency-model roofline --print-config
     assert_success
 }
+
+# A gpus entry for a GPU the catalog knows changes only the fields it gives;
+# a new GPU still needs its memory.
+@test "simulate: a config's gpus entry overrides the fields it names of a known GPU" {
+    cd "$BATS_TEST_TMPDIR"
+    printf 'gpus:\n  H100: {bandwidth_tbs: 2}\n' > partial.yaml
+    run tool simulate --model meta-llama/llama-3.1-8b-instruct --gpu H100 --latency-model roofline \
+        --config partial.yaml --print-config
+    assert_success
+    assert_line '  bandwidth_tbs: 2'
+    assert_line '  peak_tflops: 989.5'
+    assert_line '  link_gbs: 450'
+    printf 'gpus:\n  NEWGPU: {bandwidth_tbs: 2}\n' > new.yaml
+    run --separate-stderr tool simulate --model meta-llama/llama-3.1-8b-instruct --gpu NEWGPU \
+        --latency-model roofline --config new.yaml --print-config
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"new.yaml:2: GPU 'NEWGPU' needs memory_gib"* ]]
+}
