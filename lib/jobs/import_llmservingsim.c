@@ -266,11 +266,9 @@ read_meta(const char *path, const json_t *root, struct engine_facts *f)
         if (!rc)
             rc = optional_integer(&kv, cache, "block_size", 1, 1 << 20, &f->block_size,
                                   &f->has_block_size);
-        const json_t *u = json_object_get(cache, "gpu_memory_utilization");
-        if (!rc && u && !json_is_null(u)) {
-            rc = json_get_number(&kv, cache, "gpu_memory_utilization", 1e-3, 1, &f->utilization);
-            f->has_utilization = true;
-        }
+        if (!rc)
+            rc = optional_number(&kv, cache, "gpu_memory_utilization", 1e-3, 1, &f->utilization,
+                                 &f->has_utilization);
         const json_t *c = json_object_get(cache, "enable_prefix_caching");
         if (!rc && c && !json_is_null(c)) {
             rc = json_get_boolean(&kv, cache, "enable_prefix_caching", &f->caching);
