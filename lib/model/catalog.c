@@ -190,6 +190,7 @@ catalog_roofline(const struct catalog *c, const struct model_arch *m, const stru
     if (!m->tied_embeddings) split -= (double)m->vocab * h * (double)m->embedding_weight_bytes;
     split -= (double)m->experts * one_expert;
     double replicated_active = layers * replicated_attention_parameters(m);
+    double logit = (double)m->vocab * h; /* the output projection, vocabulary-parallel */
     double pair = 4.0 * (double)(m->heads * m->head_dim) * layers / t, decode_pair = pair;
     if (m->kv_lora_rank > 0) {
         /* prefill: per-head keys and values decompressed from the latent;
@@ -204,8 +205,9 @@ catalog_roofline(const struct catalog *c, const struct model_arch *m, const stru
     }
     double link = g->link_gbs > 0 ? g->link_gbs : d->link_gbs;
     *out = (struct roofline){
-        .flops_per_token = 2 * (model_active_matmul_parameters(m) - replicated_active) / t +
+        .flops_per_token = 2 * (model_active_matmul_parameters(m) - logit - replicated_active) / t +
                            2 * replicated_active,
+        .flops_per_logit = 2 * logit / t,
         .flops_per_pair = pair,
         .flops_per_decode_pair = decode_pair,
         .dense_weight_bytes = split / t + replicated,

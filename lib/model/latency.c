@@ -60,11 +60,16 @@ void
 latency_terms(const struct roofline *hw, const struct step_shape *s, struct step_terms *out)
 {
     double tokens = (double)(s->prefill_tokens + s->decode_tokens);
+    /* logits are computed at one position of each request in the step (vLLM
+     * samples every scheduled request and drops a partial prefill's token),
+     * not at every prompt token */
+    int64_t prefilling = s->requests > s->decode_tokens ? s->requests - s->decode_tokens : 0;
     double flops_prefill = hw->flops_per_token * (double)s->prefill_tokens +
+                           hw->flops_per_logit * (double)prefilling +
                            hw->flops_per_pair * (double)s->prefill_pairs;
     double decode_pair = hw->flops_per_decode_pair > 0 ? hw->flops_per_decode_pair
                                                        : hw->flops_per_pair;
-    double flops_decode = hw->flops_per_token * (double)s->decode_tokens +
+    double flops_decode = (hw->flops_per_token + hw->flops_per_logit) * (double)s->decode_tokens +
                           decode_pair * (double)s->decode_pairs;
     double weights = hw->dense_weight_bytes +
                      hw->expert_weight_bytes * experts_touched(hw, s->prefill_tokens + s->decode_tokens);

@@ -71,6 +71,28 @@ TEST(roofline_terms_and_steps_by_hand)
     CHECK_EQ(latency_step_us(&m, &decode_only), 3126 + 330);
 }
 
+/*
+ * The LM head (flops_per_logit, here 5e8) runs once per request in a step,
+ * not per prompt token: in the mixed step (one prompt of 1000 tokens, 10
+ * decodes) the prompt adds 5e8/1e8 = 5 us to prefill compute and the decodes
+ * 10*5 = 50 us to decode compute. A step with the prompt split over two
+ * requests' chunks and no decode pays two rows: 2*5 us.
+ */
+TEST(roofline_charges_the_lm_head_once_per_request)
+{
+    struct roofline hw = toy_hardware();
+    hw.flops_per_logit = 5e8;
+    struct step_terms t;
+    latency_terms(&hw, &mixed, &t);
+    CHECK_NEAR(t.prefill_compute, 25005.0 + 5, 1e-6);
+    CHECK_NEAR(t.decode_compute, 250.1 + 50, 1e-6);
+    struct step_shape two = {.prefill_tokens = 1000, .requests = 2, .prefill_pairs = 500500,
+                             .kv_tokens = 1000};
+    latency_terms(&hw, &two, &t);
+    CHECK_NEAR(t.prefill_compute, 25005.0 + 10, 1e-6);
+    CHECK_NEAR(t.decode_compute, 0.0, 0.0);
+}
+
 /* With 8 experts, 2 per token, one token touches 8*(1 - (6/8)^1) = 2 of
  * them; 10000 tokens touch all 8 (to within 1e-9). */
 TEST(roofline_counts_the_experts_a_step_touches)
@@ -124,9 +146,9 @@ TEST(physics_step_by_hand)
 
 /*
  * The catalog's roofline for Llama-3.1-8B on H100: per layer attention
- * 4096*4096*2 + 2*4096*1024 and MLP 3*4096*14336; 32 layers plus the LM
- * head 128256*4096; two FLOPs per parameter. Attention: 4 FLOPs per head
- * dimension per pair, 32 heads of 128, 32 layers.
+ * 4096*4096*2 + 2*4096*1024 and MLP 3*4096*14336, 32 layers; the LM head
+ * 128256*4096 apart (once per request in a step); two FLOPs per parameter.
+ * Attention: 4 FLOPs per head dimension per pair, 32 heads of 128, 32 layers.
  */
 TEST(catalog_roofline_for_llama_3_1_8b)
 {
@@ -139,12 +161,14 @@ TEST(catalog_roofline_for_llama_3_1_8b)
     struct roofline hw;
     catalog_roofline(&cfg.catalog, m, g, 1, &hw);
     double per_layer = 2.0 * 4096 * 4096 + 2.0 * 4096 * 1024 + 3.0 * 4096 * 14336;
-    CHECK_NEAR(hw.flops_per_token, 2 * (32 * per_layer + 128256.0 * 4096), 1.0);
+    CHECK_NEAR(hw.flops_per_token, 2 * 32 * per_layer, 1.0);
+    CHECK_NEAR(hw.flops_per_logit, 2 * 128256.0 * 4096, 1.0);
     CHECK_NEAR(hw.flops_per_pair, 4.0 * 32 * 128 * 32, 0.0);
     CHECK_NEAR(hw.peak_flops_per_us, 989.5e6, 1e-3);
     CHECK_EQ(hw.allreduces, 0);
     catalog_roofline(&cfg.catalog, m, g, 2, &hw);
-    CHECK_NEAR(hw.flops_per_token, (32 * per_layer + 128256.0 * 4096), 1.0);
+    CHECK_NEAR(hw.flops_per_token, 32 * per_layer, 1.0);
+    CHECK_NEAR(hw.flops_per_logit, 128256.0 * 4096, 1.0);
     CHECK_EQ(hw.allreduces, 64);
     config_free(&cfg);
 }
@@ -153,8 +177,10 @@ TEST(catalog_roofline_for_llama_3_1_8b)
  * The catalog's roofline for DeepSeek-V2-Lite on H100 (its parameter
  * counts are derived in test_catalog.c: 2451308544 active, 27 replicated
  * KV down-projections of 2048*576 = 1179648):
- * - F_tok 2 * 2451308544; at TP 2 the split part halves and the
- *   replicated part does not: 2451308544 - 31850496 + 2 * 31850496.
+ * - F_tok 2 * (2451308544 - 209715200), the LM head 102400*2048 = 209715200
+ *   apart (F_logit 2 * 209715200); at TP 2 the split part halves and the
+ *   replicated part does not: 2451308544 - 209715200 - 31850496 + 2 * 31850496,
+ *   F_logit 209715200.
  * - prefill pair (keys and values decompressed per head):
  *   2 * 16 heads * (192 + 128) * 27 = 276480; decode pair (queries
  *   absorbed into the latent): 2 * 16 * (2*512 + 64) * 27 = 940032.
@@ -164,7 +190,7 @@ TEST(catalog_roofline_for_llama_3_1_8b)
  * One decode token after 99 cached ones (100 pairs, 100 KV tokens) picks
  * 6 experts: weights (2203582464 + 6*449839104)/3.35e6 = 1463.4678 us, KV
  * 31104*100/3.35e6 = 0.9285 us, memory (1464.3963)/0.8 = 1830.495 us
- * against compute (4902617088 + 940032*100)/989.5e6/0.3 = 16.83 us.
+ * against compute (4483186688 + 419430400 + 940032*100)/989.5e6/0.3 = 16.83 us.
  */
 TEST(catalog_roofline_for_deepseek_v2_lite)
 {
@@ -176,7 +202,8 @@ TEST(catalog_roofline_for_deepseek_v2_lite)
     if (!m || !g) return;
     struct latency_model l = {.kind = LATENCY_ROOFLINE};
     catalog_roofline(&cfg.catalog, m, g, 1, &l.hw);
-    CHECK_NEAR(l.hw.flops_per_token, 2 * 2451308544.0, 0.0);
+    CHECK_NEAR(l.hw.flops_per_token, 2 * (2451308544.0 - 209715200), 0.0);
+    CHECK_NEAR(l.hw.flops_per_logit, 2 * 209715200.0, 0.0);
     CHECK_NEAR(l.hw.flops_per_pair, 276480.0, 0.0);
     CHECK_NEAR(l.hw.flops_per_decode_pair, 940032.0, 0.0);
     CHECK_NEAR(l.hw.dense_weight_bytes, 2203582464.0, 0.0);
@@ -190,10 +217,11 @@ TEST(catalog_roofline_for_deepseek_v2_lite)
     latency_terms(&l.hw, &decode, &t);
     CHECK_NEAR(t.weights, (2203582464.0 + 6 * 449839104.0) / 3.35e6, 1e-9);
     CHECK_NEAR(t.kv, 31104.0 * 100 / 3.35e6, 1e-12);
-    CHECK_NEAR(t.decode_compute, (4902617088.0 + 940032.0 * 100) / 989.5e6, 1e-9);
+    CHECK_NEAR(t.decode_compute, (4483186688.0 + 419430400 + 940032.0 * 100) / 989.5e6, 1e-9);
     CHECK_EQ(latency_step_us(&l, &decode), 1830);
     catalog_roofline(&cfg.catalog, m, g, 2, &l.hw);
-    CHECK_NEAR(l.hw.flops_per_token, 2451308544.0 - 31850496 + 2 * 31850496.0, 0.0);
+    CHECK_NEAR(l.hw.flops_per_token, 2451308544.0 - 209715200 - 31850496 + 2 * 31850496.0, 0.0);
+    CHECK_NEAR(l.hw.flops_per_logit, 209715200.0, 0.0);
     CHECK_NEAR(l.hw.flops_per_decode_pair, 940032.0 / 2, 0.0);
     CHECK_NEAR(l.hw.kv_bytes_per_token, 31104.0, 0.0);
     config_free(&cfg);
@@ -219,6 +247,7 @@ main(void)
 {
     RUN(blackbox_step_by_hand);
     RUN(roofline_terms_and_steps_by_hand);
+    RUN(roofline_charges_the_lm_head_once_per_request);
     RUN(roofline_counts_the_experts_a_step_touches);
     RUN(physics_step_by_hand);
     RUN(catalog_roofline_for_llama_3_1_8b);
