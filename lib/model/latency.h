@@ -41,8 +41,8 @@ struct step_shape {
 
 /* The hardware view of one model on one GPU under tensor parallelism, per GPU. */
 struct roofline {
-    double flops_per_token;      /* matmul FLOPs of one token in the layers: 2 x active parameters / tp */
-    double flops_per_logit;      /* the output projection of one sampled position: 2 x vocab x hidden / tp */
+    double flops_per_token;      /* matmul FLOPs of one token in the layers: 2 x active params / tp */
+    double flops_per_logit;      /* the LM head at one sampled position: 2 x vocab x hidden / tp */
     double flops_per_pair;       /* attention FLOPs of one (query, key) pair / tp */
     double flops_per_decode_pair; /* the same for a decode token; 0: flops_per_pair */
     double dense_weight_bytes;   /* weights read by any step (shared experts too) / tp */

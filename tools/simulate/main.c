@@ -194,7 +194,8 @@ print_latency(const struct config *cfg, const struct latency_model *l)
            "  kv_bytes_per_token: %.6g\n  allreduces_per_step: %" PRId64 "\n"
            "  peak_tflops: %.6g\n  bandwidth_tbs: %.6g\n  link_gbs: %.6g\n"
            "  mfu_prefill: %.6g\n  mfu_decode: %.6g\n  memory_efficiency: %.6g\n",
-           h->flops_per_token, h->flops_per_logit, h->flops_per_pair, h->dense_weight_bytes, h->expert_weight_bytes,
+           h->flops_per_token, h->flops_per_logit, h->flops_per_pair, h->dense_weight_bytes,
+           h->expert_weight_bytes,
            h->kv_bytes_per_token, h->allreduces, h->peak_flops_per_us / 1e6,
            h->bandwidth_bytes_per_us / 1e6, h->link_bytes_per_us / 1e3, h->mfu_prefill,
            h->mfu_decode, h->memory_efficiency);
