@@ -26,13 +26,25 @@ fi
 # a run's model: the part of its name between the time stamp and -tpN
 model_of() { echo "$1" | sed -E 's/^[0-9]{8}-[0-9]{6}-//; s/-tp[0-9]+-.*//; s/-hf$//'; }
 
+# the runs' experiment files, one per line (EXP.json, with EXP_ground_truth.json beside it)
+experiments() {
+    for f in "$data"/*.json; do
+        case $f in *_ground_truth.json) ;; *) echo "$f" ;; esac
+    done
+}
+
+# roofline_of ENGINE.yaml: "FLOPS_PER_PROMPT_TOKEN PEAK_TFLOPS" of one GPU of the engine
+roofline_of() {
+    bin/simulate --config "$1" --latency-model roofline --print-config |
+        awk '$1 == "flops_per_token:" { f = $2 } $1 == "peak_tflops:" { p = $2 } END { print f, p }'
+}
+
 # import ROOT: every run into ROOT/RUN/ (ROOT/complete marks it done)
 import() {
     [ ! -f "$1/complete" ] || return 0
     rm -rf "$1"
     mkdir "$1"
-    for f in "$data"/*.json; do
-        case $f in *_ground_truth.json) continue ;; esac
+    experiments | while read -r f; do
         run=$(basename "$f" .json)
         mkdir "$1/$run"
         bin/calibrate import vllm-h100 "$f" --out "$1/$run" 2>> "$1/import.log"
@@ -123,8 +135,7 @@ compute() {
                 .n += 1 | .s += $r.input_toks | ($r.first_token_ts - $t0) as $t
                 | if $t > 0 and $t < 5 and .s / $t > .best[0] then .best = [.s / $t, $t, .n, .s] else . end)
             | .best | @tsv' "$lss/RTX4090/Llama-3.1-8B/vllm/requests.jsonl")
-        hw=$(bin/simulate --config "$run4090/engine.yaml" --latency-model roofline --print-config |
-            awk '$1 == "flops_per_token:" { f = $2 } $1 == "peak_tflops:" { p = $2 } END { print f, p }')
+        hw=$(roofline_of "$run4090/engine.yaml")
         share=$(echo "$rate $hw" | awk '{ printf "%.2f", $1 * $5 / ($6 * 1e12) }')
         printf 'gpus:\n  RTX4090: {mfu_prefill: %s}\n' "$share" > "$run4090/measured-prefill.yaml"
         bin/simulate --config "$run4090/engine.yaml" --config "$run4090/measured-prefill.yaml" \
@@ -216,8 +227,7 @@ tmp=$out.tmp
     echo
     echo "| run | median recorded length | requests recording fewer | mean decode, recording < median / 2 | mean decode, recording ≥ median |"
     echo "|---|---|---|---|---|"
-    for f in "$data"/*.json; do
-        case $f in *_ground_truth.json) continue ;; esac
+    experiments | while read -r f; do
         jq -r --slurpfile truth "${f%.json}_ground_truth.json" --arg run "$(basename "$f" .json)" \
             --argjson warmup "$warmup_us" '
             ([$truth[0][] | select(.has_error | not) | {key: (.index | tostring), value: (.e2e_s - .ttft_s)}]
@@ -267,12 +277,10 @@ tmp=$out.tmp
     echo
     echo "| run | requests/s | mean recorded prompt | mean TTFT | the prompt at the bf16 peak |"
     echo "|---|---|---|---|---|"
-    for f in "$data"/*.json; do
-        case $f in *_ground_truth.json) continue ;; esac
+    experiments | while read -r f; do
         run=$(basename "$f" .json)
         # per-GPU prefill time of one token at the peak, from the resolved roofline
-        us_per_token=$(bin/simulate --config "$work/runs/$run/engine.yaml" --latency-model roofline \
-            --print-config | awk '/flops_per_token:/ { f = $2 } /peak_tflops:/ { p = $2 } END { print f / p / 1e6 }')
+        us_per_token=$(roofline_of "$work/runs/$run/engine.yaml" | awk '{ print $1 / $2 / 1e6 }')
         jq -r --slurpfile truth "${f%.json}_ground_truth.json" --arg run "$run" \
             --argjson warmup "$warmup_us" --argjson us "$us_per_token" '
             ([$truth[0][] | select(.has_error | not) | {key: (.index | tostring), value: .ttft_s}]
