@@ -79,35 +79,35 @@ load_engine(const struct yaml_doc *doc, const struct yaml_node *n, struct engine
         "model", "gpu", "tp", "vllm_version", "latency_model", "max_num_seqs",
         "max_num_batched_tokens", "long_prefill_token_threshold", "max_model_len", "block_size",
         "num_gpu_blocks", "gpu_memory_utilization", "activation_reserve_gib",
-        "enable_prefix_caching", "kv_cpu_blocks", "kv_cpu_bandwidth_gbs", "kv_cpu_latency_us",
-        NULL};
+        "enable_prefix_caching", "preemption", "kv_cpu_blocks", "kv_cpu_bandwidth_gbs",
+        "kv_cpu_latency_us", NULL};
     if (yaml_expect(doc, n, YAML_MAP, "engine") || yaml_check_keys(doc, n, keys))
         return ERR_CONFIG;
-    return get_text(doc, n, "model", e->model, sizeof e->model) ||
-                   get_text(doc, n, "gpu", e->gpu, sizeof e->gpu) ||
-                   yaml_get_i64(doc, n, "tp", 1, 1024, &e->tp) ||
-                   get_text(doc, n, "vllm_version", e->vllm_version, sizeof e->vllm_version) ||
-                   get_text(doc, n, "latency_model", e->latency_model, sizeof e->latency_model) ||
-                   yaml_get_i64(doc, n, "max_num_seqs", 1, MAX_COUNT, &e->max_num_seqs) ||
-                   yaml_get_i64(doc, n, "max_num_batched_tokens", 1, MAX_COUNT,
-                                &e->max_num_batched_tokens) ||
-                   yaml_get_i64(doc, n, "long_prefill_token_threshold", 0, MAX_COUNT,
-                                &e->long_prefill_token_threshold) ||
-                   yaml_get_i64(doc, n, "max_model_len", 0, MAX_COUNT, &e->max_model_len) ||
-                   yaml_get_i64(doc, n, "block_size", 1, 1 << 20, &e->block_size) ||
-                   yaml_get_i64(doc, n, "num_gpu_blocks", 0, (int64_t)1 << 31,
-                                &e->num_gpu_blocks) ||
-                   yaml_get_double(doc, n, "gpu_memory_utilization", 1e-3, 1.0,
-                                   &e->gpu_memory_utilization) ||
-                   yaml_get_double(doc, n, "activation_reserve_gib", 0, 1e6,
-                                   &e->activation_reserve_gib) ||
-                   yaml_get_bool(doc, n, "enable_prefix_caching", &e->enable_prefix_caching) ||
-                   yaml_get_i64(doc, n, "kv_cpu_blocks", 0, INT32_MAX, &e->kv_cpu_blocks) ||
-                   yaml_get_double(doc, n, "kv_cpu_bandwidth_gbs", 1e-6, 1e9,
-                                   &e->kv_cpu_bandwidth_gbs) ||
-                   yaml_get_double(doc, n, "kv_cpu_latency_us", 0, 1e9, &e->kv_cpu_latency_us)
-               ? ERR_CONFIG
-               : 0;
+    if (get_text(doc, n, "model", e->model, sizeof e->model) ||
+        get_text(doc, n, "gpu", e->gpu, sizeof e->gpu) ||
+        yaml_get_i64(doc, n, "tp", 1, 1024, &e->tp) ||
+        get_text(doc, n, "vllm_version", e->vllm_version, sizeof e->vllm_version) ||
+        get_text(doc, n, "latency_model", e->latency_model, sizeof e->latency_model) ||
+        yaml_get_i64(doc, n, "max_num_seqs", 1, MAX_COUNT, &e->max_num_seqs) ||
+        yaml_get_i64(doc, n, "max_num_batched_tokens", 1, MAX_COUNT, &e->max_num_batched_tokens) ||
+        yaml_get_i64(doc, n, "long_prefill_token_threshold", 0, MAX_COUNT,
+                     &e->long_prefill_token_threshold) ||
+        yaml_get_i64(doc, n, "max_model_len", 0, MAX_COUNT, &e->max_model_len) ||
+        yaml_get_i64(doc, n, "block_size", 1, 1 << 20, &e->block_size) ||
+        yaml_get_i64(doc, n, "num_gpu_blocks", 0, (int64_t)1 << 31, &e->num_gpu_blocks) ||
+        yaml_get_double(doc, n, "gpu_memory_utilization", 1e-3, 1.0, &e->gpu_memory_utilization) ||
+        yaml_get_double(doc, n, "activation_reserve_gib", 0, 1e6, &e->activation_reserve_gib) ||
+        yaml_get_bool(doc, n, "enable_prefix_caching", &e->enable_prefix_caching) ||
+        get_text(doc, n, "preemption", e->preemption, sizeof e->preemption) ||
+        yaml_get_i64(doc, n, "kv_cpu_blocks", 0, INT32_MAX, &e->kv_cpu_blocks) ||
+        yaml_get_double(doc, n, "kv_cpu_bandwidth_gbs", 1e-6, 1e9, &e->kv_cpu_bandwidth_gbs) ||
+        yaml_get_double(doc, n, "kv_cpu_latency_us", 0, 1e9, &e->kv_cpu_latency_us))
+        return ERR_CONFIG;
+    const struct yaml_node *preemption = yaml_get(n, "preemption");
+    if (preemption && strcmp(e->preemption, "restart") != 0 && strcmp(e->preemption, "resume") != 0)
+        return config_error("%s:%ld: unknown preemption '%s' (known: restart, resume)", doc->name,
+                            preemption->line, e->preemption);
+    return 0;
 }
 
 /* Grows *array by one zeroed element; returns it or NULL. */
@@ -495,7 +495,10 @@ config_resolve_engine(const struct config *cfg, struct engine_params *out)
         .block_size = e->block_size,
         .num_gpu_blocks = e->num_gpu_blocks,
         .enable_prefix_caching = e->enable_prefix_caching,
+        .preemption_resume = strcmp(e->preemption, "resume") == 0,
     };
+    if (!p.preemption_resume && e->preemption[0] && strcmp(e->preemption, "restart") != 0)
+        return config_error("unknown preemption '%s' (known: restart, resume)", e->preemption);
     int rc = resolve_latency(cfg, kind, &p.latency);
     if (rc) return rc;
 

@@ -28,6 +28,7 @@ struct engine_config {
     double gpu_memory_utilization;
     double activation_reserve_gib;
     bool enable_prefix_caching;
+    char preemption[16];          /* restart or resume (docs/engine.md) */
     int64_t kv_cpu_blocks;        /* CPU tier for evicted cached blocks; 0 = none */
     double kv_cpu_bandwidth_gbs;  /* host-to-GPU copy bandwidth */
     double kv_cpu_latency_us;     /* per reload */
@@ -43,6 +44,7 @@ struct engine_params {
     int64_t block_size;
     int64_t num_gpu_blocks;
     bool enable_prefix_caching;
+    bool preemption_resume; /* a preempted request keeps its output tokens (vLLM v1) */
     /* CPU KV tier (0 blocks = none): a reload of n tokens adds
      * kv_cpu_latency_us + n * kv_bytes_per_token / kv_cpu_bytes_per_us to its step */
     int64_t kv_cpu_blocks;

@@ -30,6 +30,8 @@ struct seq {
     int64_t queued_us, scheduled_us, first_token_us;
     int64_t num_computed; /* tokens whose KV is computed */
     int64_t num_output;   /* output tokens emitted in this attempt */
+    int64_t prompt_end;   /* tokens computed before the next output (past the prompt: resumed) */
+    int64_t resumed_last_us; /* a resumed request's last token before its preemption */
     int64_t cached_tokens, preemptions;
     int64_t chunk;     /* tokens the step end applies (docs/engine.md); 0 = none */
     int64_t priority;  /* smaller first */
@@ -424,6 +426,7 @@ instance_enqueue_with(struct instance *in, struct request *request, int64_t now_
     s->queued_us = now_us;
     s->scheduled_us = TIME_NONE;
     s->first_token_us = TIME_NONE;
+    s->prompt_end = s->request.input_tokens;
     s->order = in->next_order++;
     if (info) {
         s->priority = info->priority;
@@ -470,6 +473,13 @@ instance_enqueue_with(struct instance *in, struct request *request, int64_t now_
 
 /* ---- token gaps ------------------------------------------------------- */
 
+/* Whether s computes prompt tokens (or, resumed, its outputs' KV) before its next token. */
+static bool
+in_prefill(const struct seq *s)
+{
+    return s->num_output == 0 || s->num_computed < s->prompt_end;
+}
+
 /* The oldest step whose duration a running request may still need. */
 static int64_t
 oldest_needed_step(const struct instance *in)
@@ -477,7 +487,7 @@ oldest_needed_step(const struct instance *in)
     int64_t oldest = in->next_step;
     for (size_t i = 0; i < in->num_running; i++) {
         const struct seq *s = in->running[i];
-        if (s->num_output == 0) continue;
+        if (in_prefill(s)) continue;
         int64_t from = s->num_notes ? s->notes[0].from_step : s->run_from_step;
         if (from < oldest) oldest = from;
     }
@@ -661,31 +671,36 @@ forget_gaps(struct instance *in, struct seq *s)
 
 /* ---- scheduling ------------------------------------------------------- */
 
-static bool
-in_prefill(const struct seq *s)
-{
-    return s->num_output == 0;
-}
-
 /* The prefill chunk of s under the budget (DESIGN §3 step 1). */
 static int64_t
 prefill_chunk(const struct instance *in, const struct seq *s, int64_t computed, int64_t budget)
 {
-    int64_t chunk = min64(s->request.input_tokens - computed, budget);
+    int64_t chunk = min64(s->prompt_end - computed, budget);
     if (in->params.long_prefill_token_threshold > 0)
         chunk = min64(chunk, in->params.long_prefill_token_threshold);
     return chunk;
 }
 
-/* Recompute preemption: back to the queue front with nothing computed. */
+/*
+ * Recompute preemption: back to the queue front with nothing computed.
+ * Restarted (DESIGN §3), the request starts over and its TTFT is measured
+ * again; resumed (vLLM v1), it keeps the tokens it has output and
+ * recomputes their KV with the prompt's before it outputs the next one.
+ */
 static int
 preempt(struct instance *in, struct seq *s)
 {
     kvcache_preempt(&in->kv, &s->kv, &s->tokens);
-    if (forget_gaps(in, s)) return ERR_INTERNAL;
+    if (in->params.preemption_resume) {
+        s->prompt_end = s->request.input_tokens + s->num_output;
+        if (s->num_output > 0) s->resumed_last_us = last_token_us(in, s);
+        s->num_notes = 0; /* its gaps stay counted */
+    } else {
+        if (forget_gaps(in, s)) return ERR_INTERNAL;
+        s->num_output = 0;
+        s->first_token_us = TIME_NONE;
+    }
     s->num_computed = 0;
-    s->num_output = 0;
-    s->first_token_us = TIME_NONE;
     s->chunk = 0;
     s->prefilled = false; /* its KV is gone: recomputed here */
     s->preemptions++;
@@ -838,7 +853,7 @@ make_quiet(struct instance *in, struct seq *s)
 static bool
 may_be_quiet(const struct instance *in, const struct seq *s)
 {
-    return !s->quiet && s->num_output > 0 && s->last_token_step == in->current_step;
+    return !s->quiet && !in_prefill(s) && s->last_token_step == in->current_step;
 }
 
 /* Takes s out of the quiet ones (its counters up to date; out of its finishing list). */
@@ -1035,7 +1050,8 @@ schedule_running(struct instance *in, int64_t *budget, struct batch *batch)
         struct seq *s = running[i];
         /* the common case first: a decode token inside the last block,
          * continuing the stretch, not the last of the request */
-        if (s->num_output > 0 && s->num_computed + 1 < s->kv.num_blocks * block_size &&
+        if (s->num_output > 0 && s->num_computed >= s->prompt_end &&
+            s->num_computed + 1 < s->kv.num_blocks * block_size &&
             s->last_token_step == step - 1 && s->num_output + 1 < s->request.output_tokens) {
             decoded_context += s->num_computed;
             s->num_computed++;
@@ -1106,7 +1122,7 @@ schedule_waiting(struct instance *in, int64_t now_us, int64_t *budget, struct ba
         /* blocks past those that the CPU tier holds are reloaded, not recomputed */
         int64_t reloaded = 0;
         int64_t cached_blocks =
-            kvcache_lookup_tiers(&in->kv, &s->tokens, s->request.input_tokens - 1,
+            kvcache_lookup_tiers(&in->kv, &s->tokens, s->prompt_end - 1,
                                  in->params.kv_cpu_blocks > 0 && !s->prefilled ? &reloaded : NULL);
         int64_t computed = (cached_blocks + reloaded) * block_size;
         /* a prefilled prompt's KV arrived whole: its first step decodes */
@@ -1122,7 +1138,8 @@ schedule_waiting(struct instance *in, int64_t now_us, int64_t *budget, struct ba
         kvcache_commit(&in->kv, &s->kv, &s->tokens, computed + chunk);
         waiting_pop_front(in);
         s->num_computed = computed;
-        if (!s->prefilled) s->cached_tokens = computed;
+        /* a resumed request's hits may reach into its outputs */
+        if (!s->prefilled) s->cached_tokens = min64(computed, s->request.input_tokens);
         s->chunk = chunk;
         if (s->scheduled_us == TIME_NONE) s->scheduled_us = now_us;
         s->admitted = in->next_admitted++;
@@ -1409,7 +1426,15 @@ advance(struct instance *in, struct seq *s, int64_t end_us)
     s->num_computed += s->chunk;
     s->chunk = 0;
     if (was_prefill) {
-        if (s->num_computed < s->request.input_tokens) return 0;
+        if (s->num_computed < s->prompt_end) return 0;
+        if (s->num_output > 0) {
+            /* resumed: the gap spans the preemption */
+            if (gap_histogram_add(&in->gap_histogram, s->class_id, end_us - s->resumed_last_us, 1))
+                return ERR_INTERNAL;
+            first_token(s, in->current_step);
+            s->num_output++;
+            return s->num_output == s->request.output_tokens;
+        }
         s->num_output = 1;
         s->first_token_us = end_us + latency_token_delay_us(&in->params.latency);
         first_token(s, in->current_step);

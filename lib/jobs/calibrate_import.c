@@ -223,6 +223,7 @@ vllm_h100_engine(const char *name, const json_t *root, struct measured_run *run)
             "\n  max_num_batched_tokens: %" PRId64 "\n  block_size: %" PRId64
             "\n  num_gpu_blocks: %" PRId64 "\n",
             tp, seqs, tokens, block_size, blocks);
+    write_vllm_preemption(out);
     return fclose(out) ? internal_error("out of memory") : 0;
 }
 

@@ -192,13 +192,13 @@ write_engine(const char *name, const json_t *root, struct measured_run *run)
             "# the result file records the model only: give the GPU, TP and engine knobs\n"
             "# the server ran with in another --config file\n",
             name);
+    fputs("engine:\n", out);
     if (model && json_string_length(model) > 0) {
-        fputs("engine:\n  model: ", out);
+        fputs("  model: ", out);
         write_model_id(out, json_string_value(model));
         fputc('\n', out);
-    } else {
-        fputs("engine: {}\n", out);
     }
+    write_vllm_preemption(out);
     return fclose(out) ? internal_error("out of memory") : 0;
 }
 

@@ -338,6 +338,7 @@ write_engine(const char *run_dir, const struct engine_facts *f, const struct har
     }
     if (f->has_caching)
         fprintf(out, "  enable_prefix_caching: %s\n", f->caching ? "true" : "false");
+    write_vllm_preemption(out);
     write_hardware(out, f->gpu, hw);
     return fclose(out) ? internal_error("out of memory") : 0;
 }

@@ -256,6 +256,13 @@ json_load_path(const char *path, json_t **out)
 }
 
 void
+write_vllm_preemption(FILE *out)
+{
+    fputs("  preemption: resume   # vLLM keeps a preempted request's output (docs/engine.md)\n",
+          out);
+}
+
+void
 write_model_id(FILE *out, const char *model)
 {
     fputc('"', out);

@@ -212,7 +212,8 @@ JSON
     assert_line --index 2 "1,0,ok,250000,270000,300000,400000,400000,50,1,0,0,150000,150000,,,"
     run grep -v '^#' engine.yaml
     assert_output "$(printf '%s\n' 'engine:' '  model: "qwen/qwen3-32b"' '  gpu: RTXPRO6000' '  tp: 2' \
-        '  max_num_seqs: 128' '  max_num_batched_tokens: 2048')"
+        '  max_num_seqs: 128' '  max_num_batched_tokens: 2048' \
+        "  preemption: resume   # vLLM keeps a preempted request's output (docs/engine.md)")"
 }
 
 # The hardware config.json describes (memory bandwidth in GB/s, link in GB/s and ns)

@@ -333,8 +333,10 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
             p.max_num_seqs = s->max_num_seqs;
             p.max_num_batched_tokens = s->max_batched;
             p.long_prefill_token_threshold = s->long_prefill;
-            /* even seeds: step times that grow with the context */
+            /* even seeds: step times that grow with the context; every
+             * third: preempted requests resume (vLLM v1) */
             if (seed % 2 == 0) p.latency = context_model();
+            p.preemption_resume = seed % 3 == 0;
             struct workload_config w = {
                 .rate_per_s = s->rate, .num_requests = 300, .arrival = ARRIVAL_POISSON,
                 .cv = 1, .seed = seed,
@@ -367,8 +369,9 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
             CHECK(once);
             CHECK(causality);
             /* ITL: exactly one gap per consecutive pair of output tokens, and
-             * together they span first token to last (preempted attempts'
-             * gaps taken back out) */
+             * together they span first token to last (restarted attempts'
+             * gaps taken back out, a resumed request's gap spanning its
+             * preemption) */
             CHECK_EQ(leaping.gaps, gaps_expected);
             CHECK_EQ(leaping.gap_sum_us, span_us);
             /* clock never decreases; a step with work left over is followed at once */
@@ -467,6 +470,67 @@ TEST(engine_reruns_are_identical)
     CHECK_EQ(run_generated(&p, &w, &b, false), 0);
     CHECK(a.digest == b.digest);
     CHECK(a.num_steps > 0);
+}
+
+/*
+ * A resumed preemption (vLLM v1) keeps the victim's output. Pool of 7
+ * blocks of 16; A (32 prompt tokens, 20 output) and B (32, 40) arrive at
+ * 0; alpha = 0, beta = (5000, 10, 100). By hand:
+ *   step 1: both prompts, 5000 + 10*64 = 5640: first tokens at 5640;
+ *     each holds 2 blocks
+ *   steps 2..17: two decodes, 5200 each (a third block each at step 2):
+ *     end 5640 + 16*5200 = 88840, 17 tokens each, 6 blocks used
+ *   step 18: A takes the last block for position 48; B needs one too and
+ *     is preempted (its 3 full blocks stay cached); A alone, 5100: 93940
+ *   steps 19, 20: A alone (B blocked: its 3 cached blocks and 1 fresh
+ *     exceed the 3 free); A's last token ends step 20 at 104140, freeing
+ *     4 blocks
+ *   step 21: B back with 48 tokens cached (its prompt and 16 outputs):
+ *     it computes 1 (the KV of its 17th output), 5000 + 10 = 5010, and
+ *     outputs its 18th token at 109150: a gap of 20310 over the preemption
+ *   steps 22..43: 22 decodes of 5100: B finishes at 221350.
+ * B's TTFT stays 5640; the gaps, 19 for A and 39 for B, span 98500 +
+ * 215710 us. Restarted instead (DESIGN §3), B comes back in step 19
+ * with its prompt alone: 16 tokens cached, 16 computed beside A's decode,
+ * 5000 + 160 + 100 = 5260, so its TTFT is measured again, 93940 + 5260 =
+ * 99200, and its 40 tokens all come after that.
+ */
+TEST(engine_resumed_preemption_keeps_output_and_ttft)
+{
+    struct engine_params p = params_with(7);
+    p.latency.alpha[0] = p.latency.alpha[1] = p.latency.alpha[2] = 0;
+    p.preemption_resume = true;
+    struct request q[2] = {request_of(0, 0, 32, 20, ""), request_of(1, 0, 32, 40, "")};
+    static struct recorder rec;
+    for (int single = 0; single <= 1; single++) {
+        memset(&rec, 0, sizeof rec);
+        CHECK_EQ(run_list(&p, q, 2, &rec, single), 0);
+        CHECK_EQ(rec.num_results, 2);
+        CHECK_EQ(rec.num_steps, 43);
+        for (size_t i = 0; i < rec.num_results; i++) {
+            const struct request_result *r = &rec.results[i];
+            CHECK_EQ(r->status, STATUS_OK);
+            CHECK_EQ(r->first_token_us, 5640);
+            CHECK_EQ(r->finish_us, r->id == 0 ? 104140 : 221350);
+            CHECK_EQ(r->preemptions, r->id == 0 ? 0 : 1);
+            CHECK_EQ(r->cached_tokens, r->id == 0 ? 0 : 32);
+        }
+        CHECK_EQ(rec.steps[17].preempted, 1);
+        CHECK_EQ(rec.steps[20].prefill_tokens, 1);
+        CHECK_EQ(rec.steps[20].duration_us, 5010);
+        CHECK_EQ(rec.gaps, 19 + 39);
+        CHECK_EQ(rec.gap_sum_us, 98500 + 215710);
+    }
+    p.preemption_resume = false;
+    memset(&rec, 0, sizeof rec);
+    CHECK_EQ(run_list(&p, q, 2, &rec, false), 0);
+    for (size_t i = 0; i < rec.num_results; i++) {
+        const struct request_result *r = &rec.results[i];
+        if (r->id != 1) continue;
+        CHECK_EQ(r->first_token_us, 99200);
+        CHECK(r->finish_us > 221350);
+    }
+    for (int i = 0; i < 2; i++) free(q[i].segments);
 }
 
 /* A tiny pool must actually preempt, and preempted requests still finish. */
@@ -612,6 +676,7 @@ main(void)
     RUN(engine_laws_hold_over_many_seeds_and_configurations);
     RUN(engine_reruns_are_identical);
     RUN(engine_cpu_tier_reloads_evicted_prefix_blocks);
+    RUN(engine_resumed_preemption_keeps_output_and_ttft);
     RUN(engine_tiny_pool_preempts_and_recovers);
     RUN(engine_horizon_reports_unfinished);
     RUN(engine_head_of_line_blocking_known_count);

@@ -34,13 +34,17 @@ static const char usage[] =
     "  --num-gpu-blocks N              KV pool; 0 = derived from GPU memory (0)\n"
     "  --gpu-memory-utilization F      share of GPU memory for weights and KV (0.9)\n"
     "  --no-prefix-caching             disable prefix caching (on by default)\n"
+    "  --preemption M                  restart (a victim starts over) or resume (keeps its\n"
+    "                                  output, as vLLM v1 does) (restart)\n"
     "  --kv-cpu-blocks N               CPU tier for evicted prefix blocks, 0 = none (0)\n"
     "  --kv-cpu-bandwidth-gbs F        host-to-GPU copy bandwidth of a reload (25)\n"
     "  --kv-cpu-latency-us F           fixed cost of a reload (20)\n"
     "  --alpha A0,A1,A2                queueing delay us: A0 + A1*input; A2 per output token\n"
     "  --beta B0,B1,B2                 step us: B0 + B1*prefill tokens + B2*decode tokens\n"
     "  --config FILE                   YAML overriding defaults.yaml (repeatable)\n"
-    "  --coefficients FILE             coefficients written by calibrate fit (a --config)\n"
+    "  --coefficients FILE             coefficients written by calibrate fit (a --config)\n";
+/* in two parts: C11 guarantees string literals of 4095 characters only */
+static const char usage_cluster_and_run[] =
     "Cluster (docs/cluster.md; flags override the --cluster file):\n"
     "  --cluster FILE                  pools, policies and the P/D link (YAML)\n"
     "  --instances N                   N identical instances of the engine (1)\n"
@@ -78,7 +82,8 @@ static const char usage[] =
 
 enum option_id {
     OPT_MODEL = 256, OPT_GPU, OPT_TP, OPT_VLLM, OPT_MAX_SEQS, OPT_MAX_TOKENS, OPT_LONG_PREFILL,
-    OPT_MAX_LEN, OPT_BLOCK_SIZE, OPT_GPU_BLOCKS, OPT_UTILIZATION, OPT_NO_CACHING, OPT_ALPHA,
+    OPT_MAX_LEN, OPT_BLOCK_SIZE, OPT_GPU_BLOCKS, OPT_UTILIZATION, OPT_NO_CACHING, OPT_PREEMPTION,
+    OPT_ALPHA,
     OPT_BETA, OPT_CONFIG, OPT_STEPS, OPT_ITL, OPT_HORIZON, OPT_SINGLE, OPT_CHECK, OPT_PRINT, OPT_STATS,
     OPT_VERSION, OPT_LATENCY, OPT_COEFFICIENTS, OPT_KV_CPU_BLOCKS, OPT_KV_CPU_BW, OPT_KV_CPU_LAT,
     OPT_CLUSTER, OPT_INSTANCES, OPT_ROUTING, OPT_SCORERS, OPT_ADMISSION,
@@ -100,6 +105,7 @@ static const struct option options[] = {
     {"num-gpu-blocks", required_argument, NULL, OPT_GPU_BLOCKS},
     {"gpu-memory-utilization", required_argument, NULL, OPT_UTILIZATION},
     {"no-prefix-caching", no_argument, NULL, OPT_NO_CACHING},
+    {"preemption", required_argument, NULL, OPT_PREEMPTION},
     {"alpha", required_argument, NULL, OPT_ALPHA},
     {"beta", required_argument, NULL, OPT_BETA},
     {"config", required_argument, NULL, OPT_CONFIG},
@@ -222,11 +228,12 @@ print_config(const struct config *cfg, const struct engine_params *p)
     printf("max_num_seqs: %" PRId64 "\nmax_num_batched_tokens: %" PRId64
            "\nlong_prefill_token_threshold: %" PRId64 "\nmax_model_len: %" PRId64
            "\nblock_size: %" PRId64 "\nnum_gpu_blocks: %" PRId64 "%s\n"
-           "enable_prefix_caching: %s\n",
+           "enable_prefix_caching: %s\npreemption: %s\n",
            p->max_num_seqs, p->max_num_batched_tokens, p->long_prefill_token_threshold,
            p->max_model_len, p->block_size, p->num_gpu_blocks,
            e->num_gpu_blocks ? "" : "   # derived from GPU memory",
-           p->enable_prefix_caching ? "true" : "false");
+           p->enable_prefix_caching ? "true" : "false",
+           p->preemption_resume ? "resume" : "restart");
     printf("kv_cpu_blocks: %" PRId64 "\n", p->kv_cpu_blocks);
     if (p->kv_cpu_blocks > 0)
         printf("kv_cpu_bandwidth_gbs: %.6g\nkv_cpu_latency_us: %.6g\nkv_bytes_per_token: %.6g\n",
@@ -349,6 +356,11 @@ main(int argc, char **argv)
                 die("--%s: %s: '%s' (want 0.001..1)", option_name(c), why, optarg);
             break;
         case OPT_NO_CACHING: e->enable_prefix_caching = false; break;
+        case OPT_PREEMPTION:
+            if (strcmp(optarg, "restart") != 0 && strcmp(optarg, "resume") != 0)
+                die("--%s: unknown mode '%s' (want restart or resume)", option_name(c), optarg);
+            copy_text(c, e->preemption, sizeof e->preemption, optarg);
+            break;
         case OPT_KV_CPU_BLOCKS: e->kv_cpu_blocks = integer(c, optarg, 0, INT32_MAX); break;
         case OPT_KV_CPU_BW: e->kv_cpu_bandwidth_gbs = real(c, optarg, 1e-6, 1e9); break;
         case OPT_KV_CPU_LAT: e->kv_cpu_latency_us = real(c, optarg, 0, 1e9); break;
@@ -383,6 +395,7 @@ main(int argc, char **argv)
         case 'h':
             config_free(&cfg);
             fputs(usage, stdout);
+            fputs(usage_cluster_and_run, stdout);
             return exit_status_of(close_stdout());
         case OPT_VERSION:
             config_free(&cfg);
