@@ -65,6 +65,24 @@ check_contract() {
     [ "$preemptions" -gt 0 ]
 }
 
+# A resumed request keeps its output: the result contract holds under many
+# preemptions, and the gaps of every request (across its preemptions) add up to
+# one per output token after the first.
+@test "simulate: --preemption resume keeps the contract and one gap per token" {
+    tool gen-workload -n 300 --rate 50 --seed 5 > "$BATS_TEST_TMPDIR/in.csv"
+    tool simulate --num-gpu-blocks 100 --preemption resume --itl "$BATS_TEST_TMPDIR/itl.csv" \
+        < "$BATS_TEST_TMPDIR/in.csv" > "$BATS_TEST_TMPDIR/out.csv"
+    check_contract "$BATS_TEST_TMPDIR/in.csv" "$BATS_TEST_TMPDIR/out.csv"
+    # one gap per output token after the first, the preempted requests' included
+    gaps=$(awk -F, 'NR > 1 { s += $5 } END { print s }' "$BATS_TEST_TMPDIR/itl.csv")
+    want=$(awk -F, 'NR > 1 && $3 == "ok" { s += $10 - 1 } END { print s }' "$BATS_TEST_TMPDIR/out.csv")
+    [ "$gaps" -eq "$want" ]
+    preemptions=$(awk -F, 'NR > 1 { s += $12 } END { print s + 0 }' "$BATS_TEST_TMPDIR/out.csv")
+    [ "$preemptions" -gt 0 ]
+    run tool simulate --num-gpu-blocks 100 --preemption resume --print-config
+    assert_line "preemption: resume"
+}
+
 @test "simulate: result contract with a shared prefix (--prefix-tokens)" {
     tool gen-workload -n 300 --rate 50 --seed 5 --prefix-tokens 300 > "$BATS_TEST_TMPDIR/in.csv"
     tool simulate --num-gpu-blocks 400 < "$BATS_TEST_TMPDIR/in.csv" > "$BATS_TEST_TMPDIR/out.csv"
@@ -284,6 +302,7 @@ refused() {
     refused "--beta" --beta 1,nan,3
     refused "--horizon-us" --horizon-us 0
     refused "--block-size" --block-size -16
+    refused "--preemption" --preemption sometimes
     refused "at most one input file" a.csv b.csv
     refused "/nonexistent/requests.csv" /nonexistent/requests.csv
     # one-line messages for the value errors
@@ -309,6 +328,9 @@ refused() {
     refused "$cfg:1" --config "$cfg"
     [[ "$stderr" == *"max_num_seqs"* && "$stderr" == *many* ]]
     refused "$BATS_TEST_TMPDIR/absent.yaml" --config "$BATS_TEST_TMPDIR/absent.yaml"
+    printf 'engine:\n  max_num_seqs: 4\n  preemption: sometimes\n' > "$cfg"
+    refused "$cfg:3" --config "$cfg"
+    [[ "$stderr" == *"preemption"* && "$stderr" == *sometimes* ]]
 }
 
 @test "simulate: --alpha/--beta refuse lists with empty elements" {
