@@ -44,7 +44,7 @@ struct engine_params {
     int64_t block_size;
     int64_t num_gpu_blocks;
     bool enable_prefix_caching;
-    bool preemption_resume; /* a preempted request keeps its output tokens (vLLM v1) */
+    bool preemption_resume; /* a preempted request keeps its output tokens, as in vLLM */
     /* CPU KV tier (0 blocks = none): a reload of n tokens adds
      * kv_cpu_latency_us + n * kv_bytes_per_token / kv_cpu_bytes_per_us to its step */
     int64_t kv_cpu_blocks;

@@ -684,7 +684,7 @@ prefill_chunk(const struct instance *in, const struct seq *s, int64_t computed, 
 /*
  * Recompute preemption: back to the queue front with nothing computed.
  * Restarted (DESIGN §3), the request starts over and its TTFT is measured
- * again; resumed (vLLM v1), it keeps the tokens it has output and
+ * again; resumed (as vLLM does), it keeps the tokens it has output and
  * recomputes their KV with the prompt's before it outputs the next one.
  */
 static int

@@ -98,7 +98,7 @@ int json_load_path(const char *path, json_t **out);
  * double-quoted string. */
 void write_model_id(FILE *out, const char *model);
 
-/* Writes the engine key under which a preempted request resumes, as every vLLM engine's do. */
+/* Writes the engine key under which a preempted request resumes, as vLLM's do. */
 void write_vllm_preemption(FILE *out);
 
 #endif

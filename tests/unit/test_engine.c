@@ -334,7 +334,7 @@ TEST(engine_laws_hold_over_many_seeds_and_configurations)
             p.max_num_batched_tokens = s->max_batched;
             p.long_prefill_token_threshold = s->long_prefill;
             /* even seeds: step times that grow with the context; every
-             * third: preempted requests resume (vLLM v1) */
+             * third: preempted requests resume, as in vLLM */
             if (seed % 2 == 0) p.latency = context_model();
             p.preemption_resume = seed % 3 == 0;
             struct workload_config w = {
@@ -473,7 +473,7 @@ TEST(engine_reruns_are_identical)
 }
 
 /*
- * A resumed preemption (vLLM v1) keeps the victim's output. Pool of 7
+ * A resumed preemption (as in vLLM) keeps the victim's output. Pool of 7
  * blocks of 16; A (32 prompt tokens, 20 output) and B (32, 40) arrive at
  * 0; alpha = 0, beta = (5000, 10, 100). By hand:
  *   step 1: both prompts, 5000 + 10*64 = 5640: first tokens at 5640;

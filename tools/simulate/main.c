@@ -35,7 +35,7 @@ static const char usage[] =
     "  --gpu-memory-utilization F      share of GPU memory for weights and KV (0.9)\n"
     "  --no-prefix-caching             disable prefix caching (on by default)\n"
     "  --preemption M                  restart (a victim starts over) or resume (keeps its\n"
-    "                                  output, as vLLM v1 does) (restart)\n"
+    "                                  output, as vLLM does) (restart)\n"
     "  --kv-cpu-blocks N               CPU tier for evicted prefix blocks, 0 = none (0)\n"
     "  --kv-cpu-bandwidth-gbs F        host-to-GPU copy bandwidth of a reload (25)\n"
     "  --kv-cpu-latency-us F           fixed cost of a reload (20)\n"
