@@ -72,6 +72,13 @@ load_workload(const struct yaml_doc *doc, const struct yaml_node *n, struct work
     return 0;
 }
 
+int
+config_preemption_parse(const char *name, bool *resume)
+{
+    *resume = strcmp(name, "resume") == 0;
+    return *resume || strcmp(name, "restart") == 0 ? 0 : -1;
+}
+
 static int
 load_engine(const struct yaml_doc *doc, const struct yaml_node *n, struct engine_config *e)
 {
@@ -104,7 +111,8 @@ load_engine(const struct yaml_doc *doc, const struct yaml_node *n, struct engine
         yaml_get_double(doc, n, "kv_cpu_latency_us", 0, 1e9, &e->kv_cpu_latency_us))
         return ERR_CONFIG;
     const struct yaml_node *preemption = yaml_get(n, "preemption");
-    if (preemption && strcmp(e->preemption, "restart") != 0 && strcmp(e->preemption, "resume") != 0)
+    bool resume;
+    if (preemption && config_preemption_parse(e->preemption, &resume))
         return config_error("%s:%ld: unknown preemption '%s' (known: restart, resume)", doc->name,
                             preemption->line, e->preemption);
     return 0;
@@ -495,9 +503,9 @@ config_resolve_engine(const struct config *cfg, struct engine_params *out)
         .block_size = e->block_size,
         .num_gpu_blocks = e->num_gpu_blocks,
         .enable_prefix_caching = e->enable_prefix_caching,
-        .preemption_resume = strcmp(e->preemption, "resume") == 0,
     };
-    if (!p.preemption_resume && e->preemption[0] && strcmp(e->preemption, "restart") != 0)
+    /* empty: an engine_config made without the defaults, which restart */
+    if (e->preemption[0] && config_preemption_parse(e->preemption, &p.preemption_resume))
         return config_error("unknown preemption '%s' (known: restart, resume)", e->preemption);
     int rc = resolve_latency(cfg, kind, &p.latency);
     if (rc) return rc;

@@ -29,6 +29,9 @@ struct config {
 int config_load(struct config *config, const char *const *files, size_t num_files);
 void config_free(struct config *config);
 
+/* Reads the engine key preemption ("restart" or "resume"): 0, or -1 for another name. */
+int config_preemption_parse(const char *name, bool *resume);
+
 /* 0 or ERR_CONFIG (reported, listing what is known). */
 int config_resolve_engine(const struct config *config, struct engine_params *out);
 

@@ -356,11 +356,13 @@ main(int argc, char **argv)
                 die("--%s: %s: '%s' (want 0.001..1)", option_name(c), why, optarg);
             break;
         case OPT_NO_CACHING: e->enable_prefix_caching = false; break;
-        case OPT_PREEMPTION:
-            if (strcmp(optarg, "restart") != 0 && strcmp(optarg, "resume") != 0)
+        case OPT_PREEMPTION: {
+            bool resume;
+            if (config_preemption_parse(optarg, &resume))
                 die("--%s: unknown mode '%s' (want restart or resume)", option_name(c), optarg);
             copy_text(c, e->preemption, sizeof e->preemption, optarg);
             break;
+        }
         case OPT_KV_CPU_BLOCKS: e->kv_cpu_blocks = integer(c, optarg, 0, INT32_MAX); break;
         case OPT_KV_CPU_BW: e->kv_cpu_bandwidth_gbs = real(c, optarg, 1e-6, 1e9); break;
         case OPT_KV_CPU_LAT: e->kv_cpu_latency_us = real(c, optarg, 0, 1e9); break;
