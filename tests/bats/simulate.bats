@@ -71,7 +71,7 @@ check_contract() {
 @test "simulate: --preemption resume keeps the contract and one gap per token" {
     tool gen-workload -n 300 --rate 50 --seed 5 > "$BATS_TEST_TMPDIR/in.csv"
     tool simulate --num-gpu-blocks 100 --preemption resume --itl "$BATS_TEST_TMPDIR/itl.csv" \
-        < "$BATS_TEST_TMPDIR/in.csv" > "$BATS_TEST_TMPDIR/out.csv"
+        --steps "$BATS_TEST_TMPDIR/steps.csv" < "$BATS_TEST_TMPDIR/in.csv" > "$BATS_TEST_TMPDIR/out.csv"
     check_contract "$BATS_TEST_TMPDIR/in.csv" "$BATS_TEST_TMPDIR/out.csv"
     # one gap per output token after the first, the preempted requests' included
     gaps=$(awk -F, 'NR > 1 { s += $5 } END { print s }' "$BATS_TEST_TMPDIR/itl.csv")
@@ -79,6 +79,14 @@ check_contract() {
     [ "$gaps" -eq "$want" ]
     preemptions=$(awk -F, 'NR > 1 { s += $12 } END { print s + 0 }' "$BATS_TEST_TMPDIR/out.csv")
     [ "$preemptions" -gt 0 ]
+    # resumed, no output token is decoded twice (some come from the recompute
+    # step instead); restarted, the victims decode theirs again
+    tool simulate --num-gpu-blocks 100 --preemption restart --steps "$BATS_TEST_TMPDIR/restart.csv" \
+        < "$BATS_TEST_TMPDIR/in.csv" > /dev/null
+    decoded=$(awk -F, 'NR > 1 { s += $5 } END { print s }' "$BATS_TEST_TMPDIR/steps.csv")
+    redecoded=$(awk -F, 'NR > 1 { s += $5 } END { print s }' "$BATS_TEST_TMPDIR/restart.csv")
+    [ "$decoded" -le "$want" ]
+    [ "$redecoded" -gt "$want" ]
     run tool simulate --num-gpu-blocks 100 --preemption resume --print-config
     assert_line "preemption: resume"
 }
