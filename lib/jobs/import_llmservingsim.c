@@ -3,7 +3,9 @@
 
 #include "core/error.h"
 #include "core/parse.h"
+#include "model/request.h"
 #include "model/result.h"
+#include "workload/token_prefix.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* One line as recorded: wall-clock arrival and monotonic timestamps, in µs. */
 struct recorded {
@@ -23,8 +26,7 @@ parse_id(const struct json_place *at, const char *text, int64_t *id)
 {
     const char *dash = strrchr(text, '-');
     const char *digits = dash ? dash + 1 : text;
-    for (const char *c = digits; *c; c++)
-        if (!isdigit((unsigned char)*c)) digits = "";
+    for (const char *c = digits; *c; c++) if (!isdigit((unsigned char)*c)) digits = "";
     if (!*digits || parse_i64(digits, 0, INT64_MAX, id))
         return json_place_error(at, "request_id", "does not end in a request number");
     return 0;
@@ -224,6 +226,7 @@ optional_integer(const struct json_place *at, const json_t *object, const char *
 
 struct engine_facts {
     const char *model, *gpu, *vllm_version;
+    const char *dataset_path; /* the workload sent, as meta.json names it; NULL if unnamed */
     int64_t tp, seqs, batched_tokens, max_model_len, blocks, block_size, data_parallel;
     bool has_max_model_len, has_blocks, has_block_size, has_utilization, has_caching;
     bool expert_parallel, caching;
@@ -254,6 +257,10 @@ read_meta(const char *path, const json_t *root, struct engine_facts *f)
                               &has_dp);
     if (rc) return rc;
     if (!has_dp) f->data_parallel = 1;
+    const json_t *dataset = json_object_get(root, "dataset_path");
+    if (dataset && !json_is_null(dataset) &&
+        json_get_string(&top, root, "dataset_path", &f->dataset_path))
+        return ERR_DATA;
     const json_t *ep = json_object_get(kwargs, "enable_expert_parallel");
     f->expert_parallel = json_is_true(ep);
     if (strcasecmp(model, f->model))
@@ -343,12 +350,163 @@ write_engine(const char *run_dir, const struct engine_facts *f, const struct har
     return fclose(out) ? internal_error("out of memory") : 0;
 }
 
+/* ---- the workload: prompt token ids, for the prefixes the prompts share ---- */
+
 static int
 join(char *buf, size_t size, const char *dir, const char *name)
 {
     if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
         return config_error("path too long: '%s'", dir);
     return 0;
+}
+
+struct workload {
+    uint32_t **ids; /* per line of the workload file */
+    size_t *count, lines;
+};
+
+static void
+workload_free(struct workload *w)
+{
+    for (size_t i = 0; i < w->lines; i++) free(w->ids[i]);
+    free(w->ids);
+    free(w->count);
+}
+
+static int
+read_token_ids(const struct json_place *at, const json_t *e, uint32_t **ids, size_t *count)
+{
+    const json_t *list = json_object_get(e, "input_tok_ids");
+    if (!json_is_array(list)) return json_place_error(at, "input_tok_ids", "missing or not a list");
+    size_t n = json_array_size(list);
+    *ids = malloc((n ? n : 1) * sizeof **ids);
+    if (!*ids) return internal_error("out of memory");
+    for (size_t k = 0; k < n; k++) {
+        const json_t *v = json_array_get(list, k);
+        json_int_t id = json_is_integer(v) ? json_integer_value(v) : -1;
+        if (id < 0 || id > UINT32_MAX)
+            return json_place_error(at, "input_tok_ids",
+                                    "holds a token id that is not an "
+                                    "integer in [0, 2^32)");
+        (*ids)[k] = (uint32_t)id;
+    }
+    *count = n;
+    return 0;
+}
+
+static int
+read_workload(const char *path, struct workload *w)
+{
+    FILE *in = fopen(path, "r");
+    if (!in) return config_error("cannot open '%s'", path);
+    char *text = NULL;
+    size_t text_size = 0, capacity = 0;
+    long line = 0;
+    int rc = 0;
+    while (!rc && getline(&text, &text_size, in) != -1) {
+        line++;
+        if (strspn(text, " \t\r\n") == strlen(text)) continue;
+        if (w->lines == capacity) {
+            size_t c = capacity ? 2 * capacity : 512;
+            uint32_t **ids = realloc(w->ids, c * sizeof *ids);
+            if (ids) w->ids = ids;
+            size_t *count = ids ? realloc(w->count, c * sizeof *count) : NULL;
+            if (!count) {
+                rc = internal_error("out of memory");
+                break;
+            }
+            w->count = count;
+            capacity = c;
+        }
+        json_error_t e;
+        json_t *object = json_loads(text, 0, &e);
+        struct json_place at = {path, NULL, line};
+        if (!object)
+            rc = error("%s:%ld:%d: %s", path, line, e.column, e.text);
+        else if (!json_is_object(object))
+            rc = error("%s:%ld: not a JSON object", path, line);
+        else {
+            w->ids[w->lines] = NULL;
+            rc = read_token_ids(&at, object, &w->ids[w->lines], &w->count[w->lines]);
+            w->lines++; /* its ids are freed with the rest, even on error */
+        }
+        json_decref(object);
+    }
+    if (!rc && ferror(in)) rc = config_error("cannot read '%s'", path);
+    free(text);
+    fclose(in);
+    return rc;
+}
+
+/*
+ * meta.json's dataset_path is relative to LLMServingSim's benchmark directory, which holds
+ * the runs two levels down (GPU/MODEL/): look beside the run and up to two levels above.
+ * Returns false when no such file exists.
+ */
+static bool
+find_workload(const char *run_dir, const char *dataset_path, char *buf, size_t size)
+{
+    static const char *const up[] = {"", "../", "../../"};
+    if (dataset_path[0] == '/') {
+        snprintf(buf, size, "%s", dataset_path);
+        return access(buf, R_OK) == 0;
+    }
+    for (size_t i = 0; i < sizeof up / sizeof *up; i++)
+        if ((size_t)snprintf(buf, size, "%s/%s%s", run_dir, up[i], dataset_path) < size &&
+            access(buf, R_OK) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * The prefix column of every request from the prompt token ids of the workload sent (request
+ * bench-N is line N + 1), so that the simulated prefix cache finds what vLLM's found. The
+ * token count of each prompt must be the request's input_toks.
+ */
+static int
+import_prefixes(const char *path, const char *requests_path, struct measured_run *run)
+{
+    struct workload w = {0};
+    struct token_prompt *prompts = calloc(run->count ? run->count : 1, sizeof *prompts);
+    char **prefix = calloc(run->count ? run->count : 1, sizeof *prefix);
+    int rc = prompts && prefix ? read_workload(path, &w) : internal_error("out of memory");
+    for (size_t i = 0; !rc && i < run->count; i++) {
+        const struct measured_request *r = &run->requests[i];
+        if ((uint64_t)r->id >= w.lines)
+            rc = error("%s: request bench-%" PRId64 " has no line in %s (%zu prompts)",
+                       requests_path, r->id, path, w.lines);
+        else if ((int64_t)w.count[r->id] != r->input_tokens)
+            rc = error("%s: prompt %" PRId64 " holds %zu tokens, but request bench-%" PRId64
+                       " in %s has input_toks %" PRId64,
+                       path, r->id, w.count[r->id], r->id, requests_path, r->input_tokens);
+        else
+            prompts[i] = (struct token_prompt){w.ids[r->id], w.count[r->id]};
+    }
+    if (!rc) rc = token_prefixes(prompts, run->count, prefix);
+    size_t sharing = 0;
+    int64_t shared_tokens = 0;
+    for (size_t i = 0; !rc && i < run->count; i++) {
+        struct prefix_segment *segments = NULL;
+        size_t count = 0;
+        int64_t tokens = 0;
+        const char *why = prefix_parse(prefix[i], &segments, &count, &tokens);
+        free(segments);
+        if (why) rc = internal_error("token prefix '%s': %s", prefix[i], why);
+        sharing += tokens > 0;
+        shared_tokens += tokens;
+        free(run->requests[i].prefix);
+        run->requests[i].prefix = prefix[i];
+        prefix[i] = NULL;
+    }
+    if (!rc)
+        warn("%s: prompt token ids: %zu of %zu requests share a leading part with another "
+             "(%" PRId64 " prompt tokens in all)",
+             path, sharing, run->count, shared_tokens);
+    for (size_t i = 0; prefix && i < run->count; i++) free(prefix[i]);
+    free(prefix);
+    free(prompts);
+    workload_free(&w);
+    return rc;
 }
 
 int
@@ -376,6 +534,17 @@ import_llmservingsim(const struct import_job *job, struct measured_run *run)
     if (!rc) rc = write_engine(job->path, &facts, &hardware, run);
     if (!rc) rc = read_requests(requests_path, run, &times);
     if (!rc && run->count == 0) rc = error("%s: no requests", requests_path);
+    char workload_path[4096];
+    bool has_workload =
+        !rc && facts.dataset_path &&
+        find_workload(job->path, facts.dataset_path, workload_path, sizeof workload_path);
+    if (has_workload)
+        rc = import_prefixes(workload_path, requests_path, run);
+    else if (!rc)
+        warn("%s: %s%s%s: no prompt token ids, so the requests share no prefix", meta_path,
+             facts.dataset_path ? "dataset_path '" : "no dataset_path",
+             facts.dataset_path ? facts.dataset_path : "",
+             facts.dataset_path ? "' not found beside the run" : "");
     if (!rc) {
         align_clocks(run, times, &spread_us);
         rc = measured_run_sort(run, requests_path);

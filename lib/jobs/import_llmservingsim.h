@@ -14,6 +14,12 @@
  * arrival, E2E last token − arrival, and the queued and scheduled columns
  * are filled.
  *
+ * When meta.json names the workload sent (dataset_path) and it is found beside
+ * the run or up to two directories above, the prompts' token ids become the
+ * requests' prefix column (workload/token_prefix.h); a prompt whose length is
+ * not its request's input_toks is an error. Without it, nothing is shared and
+ * the import says so.
+ *
  * The engine (model, GPU, TP, max_num_seqs, max_num_batched_tokens, and the
  * KV block count, block size, memory utilization and prefix caching when
  * meta.json logs them) goes to engine.yaml. A bad line is reported as

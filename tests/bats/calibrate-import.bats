@@ -269,6 +269,62 @@ refused_after() {
     [ "$status" -eq 2 ]
 }
 
+# The workload meta.json names (dataset_path, found here one level above the run): prompt
+# 0 is tokens 1..100, prompt 1 tokens 1..40 then its own ten. Sorted, prompt 0 comes first,
+# so the class of the 40 shared tokens starts at 0: both prompts begin with "tok0.40:40".
+make_lss_workload() {
+    make_lss_run
+    sed -i 's|"vllm_version": "0.19.0",|"vllm_version": "0.19.0", "dataset_path": "workloads/w.jsonl",|' run/vllm/meta.json
+    mkdir -p workloads
+    {
+        printf '{"input_toks": 100, "input_tok_ids": [%s]}\n' "$(seq -s, 1 100)"
+        printf '{"input_toks": 50, "input_tok_ids": [%s,%s]}\n' "$(seq -s, 1 40)" "$(seq -s, 500 509)"
+    } > workloads/w.jsonl
+}
+
+@test "calibrate import llmservingsim: prompts that share token ids share a prefix" {
+    make_lss_workload
+    run --separate-stderr tool calibrate import llmservingsim run --out .
+    assert_success
+    [[ "$stderr" == *"w.jsonl: prompt token ids: 2 of 2 requests share a leading part with another (80 prompt tokens in all)"* ]] || { echo "$stderr"; return 1; }
+    run cut -d, -f1,3,5 requests.csv
+    assert_line --index 1 "0,100,tok0.40:40"
+    assert_line --index 2 "1,50,tok0.40:40"
+    # the simulated second prompt finds the first one's two full blocks of 16 cached
+    run tool simulate --config engine.yaml --latency-model roofline requests.csv
+    assert_success
+    [ "$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "cached_tokens") c = i } NR == 3 { print $c }' <<< "$output")" = 32 ]
+}
+
+@test "calibrate import llmservingsim: a workload that does not match the requests is refused" {
+    make_lss_workload
+    sed -i '2s/,509\]/]/' workloads/w.jsonl
+    run --separate-stderr tool calibrate import llmservingsim run --out .
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"w.jsonl: prompt 1 holds 49 tokens, but request bench-1 in"*"has input_toks 50"* ]] || { echo "$stderr"; return 1; }
+    [ ! -e requests.csv ] && [ ! -e measured.csv ] && [ ! -e engine.yaml ]
+    make_lss_workload
+    sed -i '2s/\[1,/[-1,/' workloads/w.jsonl
+    run --separate-stderr tool calibrate import llmservingsim run --out .
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"w.jsonl:2: field 'input_tok_ids': holds a token id that is not an integer"* ]] || { echo "$stderr"; return 1; }
+    [ ! -e requests.csv ]
+    make_lss_workload
+    sed -i '2d' workloads/w.jsonl
+    run --separate-stderr tool calibrate import llmservingsim run --out .
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"request bench-1 has no line in"*"w.jsonl (1 prompts)"* ]] || { echo "$stderr"; return 1; }
+}
+
+@test "calibrate import llmservingsim: without its workload a run imports, sharing nothing, and says so" {
+    make_lss_workload
+    rm -r workloads
+    run --separate-stderr tool calibrate import llmservingsim run --out .
+    assert_success
+    [[ "$stderr" == *"dataset_path 'workloads/w.jsonl' not found beside the run: no prompt token ids, so the requests share no prefix"* ]] || { echo "$stderr"; return 1; }
+    [ "$(cut -d, -f5 requests.csv | sort -u | tr '\n' '|')" = "|prefix|" ]
+}
+
 # ---- llmservingsim: the real runs in ../shared ----
 
 @test "calibrate import llmservingsim: the real runs keep their rows, tokens and timestamps" {
@@ -279,8 +335,13 @@ refused_after() {
         [ -f "$dir/vllm/requests.jsonl" ] || continue
         runs=$((runs + 1))
         rm -f requests.csv measured.csv engine.yaml
-        run tool calibrate import llmservingsim "$dir" --out .
+        run --separate-stderr tool calibrate import llmservingsim "$dir" --out .
         assert_success
+        [[ "$stderr" == *"prompt token ids: "*" of 300 requests share"* ]] || { echo "$stderr"; return 1; }
+        awk -F, 'NR > 1 && $5 != "" { n++; s = 0; k = split($5, seg, ";")
+                     for (j = 1; j <= k; j++) { sub(/.*:/, "", seg[j]); s += seg[j] }
+                     if (s >= $3) { print "request " $1 ": prefix of " s " tokens"; exit 1 } }
+                 END { if (n < 100) { print n " requests with a prefix"; exit 1 } }' requests.csv
         src="$dir/vllm/requests.jsonl"
         expected=$(jq -s 'length, (map(.input_toks) | add), (map(.output_toks) | add)' "$src" | tr '\n' ' ')
         actual=$(awk -F, 'NR > 1 { n++; i += $3; o += $4 } END { print n, i, o }' requests.csv)
