@@ -151,6 +151,29 @@ compute() {
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$hw" "$share" "$errors" "$preempted" "$restart" |
             tr ' ' '\t' > "$work/rtx4090.tsv"
     fi
+
+    # Public GEMM measurements, independent of these runs: torch.matmul in bf16 on square
+    # matrices of 2048, 4096, 8192 and 10240 (TFLOP/s; zzc0721/torch-performance-test-data
+    # on GitHub, issue 78 for the RTX 4090 and issue 160 for the RTX PRO 6000 Blackwell
+    # Workstation Edition, PyTorch 2.7 with CUDA 12.8). Their mean as a share of the
+    # data-sheet peak, tried as mfu_prefill on the dense runs (a diagnosis, not counted)
+    : > "$work/gemm.tsv"
+    for measured in "RTX4090 164.81 151.50 160.17 158.54" "RTXPRO6000 288.72 368.43 350.31 333.93"; do
+        gpu=${measured%% *}
+        tflops=$(echo "${measured#* }" | awk '{ printf "%.1f", ($1 + $2 + $3 + $4) / 4 }')
+        for dir in "$work/lss/$gpu"-*/; do
+            name=$(basename "$dir")
+            case $name in *-A3B-*) continue ;; esac # the MoE run's steps are memory-bound
+            peak=$(roofline_of "$dir/engine.yaml" | awk '{ print $2 }')
+            share=$(awk -v t="$tflops" -v p="$peak" 'BEGIN { printf "%.2f", t / p }')
+            printf 'gpus:\n  %s: {mfu_prefill: %s}\n' "$gpu" "$share" > "$dir/gemm-prefill.yaml"
+            bin/simulate --config "$dir/engine.yaml" --config "$dir/gemm-prefill.yaml" \
+                --latency-model roofline "$dir/requests.csv" > "$dir/simulated-gemm-prefill.csv"
+            ttft=$(bin/calibrate compare "$dir/measured.csv" "$dir/simulated-gemm-prefill.csv" |
+                jq -r '.ttft_ms.relative_error.mean')
+            printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$tflops" "$peak" "$share" "$ttft" >> "$work/gemm.tsv"
+        done
+    done
 }
 compute
 
@@ -215,6 +238,12 @@ tmp=$out.tmp
     echo "the catalog's RTX PRO 6000 instead (1792 GB/s, a 64 GB/s link with 8 µs latency), the"
     echo "roofline's TTFT errors were −11.1 %, −29.3 % and −31.1 % on its three runs (as of"
     echo "commit 3bc8dad, which charged the LM head for every prompt token)."
+    echo "The import also reads the prompts' token ids from the workload each run names, so"
+    echo "prompts share in the simulation exactly the prefixes they shared on the server, which"
+    echo "had prefix caching on (docs/calibration.md, \"Shared prompts\"). Before it did, nothing"
+    echo "was shared and the roofline's TTFT errors were +28.2 % (RTX 4090), −0.8 % (RTX PRO"
+    echo "6000, Llama-3.1-8B), +17.9 % (Qwen3-30B-A3B) and +6.2 % (Qwen3-32B), as of commit"
+    echo "44be6ee."
     echo "Target: mean TTFT within 15 %."
     echo
     echo "| run | model | measured mean TTFT | simulated | TTFT error | E2E error | TPOT error | |"
@@ -379,8 +408,22 @@ tmp=$out.tmp
         echo "  data sheet gives for bf16 with fp32 accumulation, at least. With mfu_prefill set"
         echo "  to that bound the roofline's TTFT error is $(pct "$ttft") and TPOT $(pct "$tpot"). That"
         echo "  efficiency is measured on the same run, so this is a diagnosis, not a prediction,"
-        echo "  and it is not counted in the table; the catalog keeps the generic guess until a"
-        echo "  measurement independent of these runs exists."
+        echo "  and it is not counted in the table."
+    fi
+    if [ -s "$work/gemm.tsv" ]; then
+        gemm() { awk -F'\t' -v r="$1" -v c="$2" '$1 == r { print $c }' "$work/gemm.tsv"; }
+        g4090=RTX4090-Llama-3.1-8B g6000=RTXPRO6000-Llama-3.1-8B g32b=RTXPRO6000-Qwen3-32B
+        echo "  Nor do public GEMM measurements, made independently of these runs, settle"
+        echo "  it. torch.matmul in bf16 on square matrices of 2048 to 10240 reached a mean of"
+        echo "  $(gemm $g4090 2) TFLOP/s on an RTX 4090 ($(awk -v s="$(gemm $g4090 4)" 'BEGIN { printf "%.0f", 100 * s }') % of $(gemm $g4090 3)) and $(gemm $g6000 2) TFLOP/s on an"
+        echo "  RTX PRO 6000 Blackwell Workstation Edition ($(awk -v s="$(gemm $g6000 4)" 'BEGIN { printf "%.0f", 100 * s }') % of $(gemm $g6000 3)), in the"
+        echo "  community results of zzc0721/torch-performance-test-data on GitHub (issues 78"
+        echo "  and 160). Taken as each card's mfu_prefill, those shares put the RTX 4090's TTFT"
+        echo "  at $(pct "$(gemm $g4090 5)"), but the RTX PRO 6000's at $(pct "$(gemm $g6000 5)") (Llama-3.1-8B) and $(pct "$(gemm $g32b 5)")"
+        echo "  (Qwen3-32B): vLLM's prefill reaches about its GEMM rate on the 4090 and well"
+        echo "  below it on the RTX PRO 6000, and a GEMM benchmark alone does not say which."
+        echo "  The catalog keeps the generic guess for both cards until a measurement of"
+        echo "  prefill itself, independent of these runs, exists."
     fi
     echo "- **Qwen3-30B-A3B** (TTFT $(sat RTXPRO6000-Qwen3-30B-A3B-Instruct-2507 roofline 5), TPOT $(sat RTXPRO6000-Qwen3-30B-A3B-Instruct-2507 roofline 7)), served by two data-parallel engines"
     echo "  with expert parallelism, which servesim does not model: each simulated engine"
