@@ -68,49 +68,37 @@ read_line(const struct json_place *at, const json_t *e, struct measured_request 
     return 0;
 }
 
+struct requests_reading {
+    struct measured_run *run;
+    struct recorded *times;
+    size_t capacity;
+};
+
 static int
-grow(struct measured_run *run, struct recorded **times, size_t *capacity)
+read_request_line(const struct json_place *at, const json_t *object, void *context)
 {
-    if (run->count < *capacity) return 0;
-    size_t c = *capacity ? 2 * *capacity : 512;
-    struct measured_request *r = realloc(run->requests, c * sizeof *r);
-    if (r) run->requests = r;
-    struct recorded *t = r ? realloc(*times, c * sizeof *t) : NULL;
-    if (!t) return internal_error("out of memory");
-    *times = t;
-    *capacity = c;
-    return 0;
+    struct requests_reading *r = context;
+    struct measured_run *run = r->run;
+    if (run->count == r->capacity) {
+        size_t c = r->capacity ? 2 * r->capacity : 512;
+        struct measured_request *requests = realloc(run->requests, c * sizeof *requests);
+        if (requests) run->requests = requests;
+        struct recorded *times = requests ? realloc(r->times, c * sizeof *times) : NULL;
+        if (!times) return internal_error("out of memory");
+        r->times = times;
+        r->capacity = c;
+    }
+    int rc = read_line(at, object, &run->requests[run->count], &r->times[run->count]);
+    if (!rc) run->count++;
+    return rc;
 }
 
 static int
 read_requests(const char *path, struct measured_run *run, struct recorded **times)
 {
-    FILE *in = fopen(path, "r");
-    if (!in) return config_error("cannot open '%s'", path);
-    char *text = NULL;
-    size_t text_size = 0, capacity = 0;
-    long line = 0;
-    int rc = 0;
-    while (!rc && getline(&text, &text_size, in) != -1) {
-        line++;
-        if (strspn(text, " \t\r\n") == strlen(text)) continue;
-        json_error_t e;
-        json_t *object = json_loads(text, 0, &e);
-        struct json_place at = {path, NULL, line};
-        if (!object)
-            rc = error("%s:%ld:%d: %s", path, line, e.column, e.text);
-        else if (!json_is_object(object))
-            rc = error("%s:%ld: not a JSON object", path, line);
-        if (!rc) rc = grow(run, times, &capacity);
-        if (!rc) {
-            rc = read_line(&at, object, &run->requests[run->count], &(*times)[run->count]);
-            if (!rc) run->count++;
-        }
-        json_decref(object);
-    }
-    if (!rc && ferror(in)) rc = config_error("cannot read '%s'", path);
-    free(text);
-    fclose(in);
+    struct requests_reading r = {run, NULL, 0};
+    int rc = json_lines_read(path, read_request_line, &r);
+    *times = r.times;
     return rc;
 }
 
@@ -362,7 +350,7 @@ join(char *buf, size_t size, const char *dir, const char *name)
 
 struct workload {
     uint32_t **ids; /* per line of the workload file */
-    size_t *count, lines;
+    size_t *count, lines, capacity;
 };
 
 static void
@@ -395,46 +383,21 @@ read_token_ids(const struct json_place *at, const json_t *e, uint32_t **ids, siz
 }
 
 static int
-read_workload(const char *path, struct workload *w)
+read_workload_line(const struct json_place *at, const json_t *object, void *context)
 {
-    FILE *in = fopen(path, "r");
-    if (!in) return config_error("cannot open '%s'", path);
-    char *text = NULL;
-    size_t text_size = 0, capacity = 0;
-    long line = 0;
-    int rc = 0;
-    while (!rc && getline(&text, &text_size, in) != -1) {
-        line++;
-        if (strspn(text, " \t\r\n") == strlen(text)) continue;
-        if (w->lines == capacity) {
-            size_t c = capacity ? 2 * capacity : 512;
-            uint32_t **ids = realloc(w->ids, c * sizeof *ids);
-            if (ids) w->ids = ids;
-            size_t *count = ids ? realloc(w->count, c * sizeof *count) : NULL;
-            if (!count) {
-                rc = internal_error("out of memory");
-                break;
-            }
-            w->count = count;
-            capacity = c;
-        }
-        json_error_t e;
-        json_t *object = json_loads(text, 0, &e);
-        struct json_place at = {path, NULL, line};
-        if (!object)
-            rc = error("%s:%ld:%d: %s", path, line, e.column, e.text);
-        else if (!json_is_object(object))
-            rc = error("%s:%ld: not a JSON object", path, line);
-        else {
-            w->ids[w->lines] = NULL;
-            rc = read_token_ids(&at, object, &w->ids[w->lines], &w->count[w->lines]);
-            w->lines++; /* its ids are freed with the rest, even on error */
-        }
-        json_decref(object);
+    struct workload *w = context;
+    if (w->lines == w->capacity) {
+        size_t c = w->capacity ? 2 * w->capacity : 512;
+        uint32_t **ids = realloc(w->ids, c * sizeof *ids);
+        if (ids) w->ids = ids;
+        size_t *count = ids ? realloc(w->count, c * sizeof *count) : NULL;
+        if (!count) return internal_error("out of memory");
+        w->count = count;
+        w->capacity = c;
     }
-    if (!rc && ferror(in)) rc = config_error("cannot read '%s'", path);
-    free(text);
-    fclose(in);
+    w->ids[w->lines] = NULL;
+    int rc = read_token_ids(at, object, &w->ids[w->lines], &w->count[w->lines]);
+    w->lines++; /* its ids are freed with the rest, even on error */
     return rc;
 }
 
@@ -469,7 +432,8 @@ import_prefixes(const char *path, const char *requests_path, struct measured_run
     struct workload w = {0};
     struct token_prompt *prompts = calloc(run->count ? run->count : 1, sizeof *prompts);
     char **prefix = calloc(run->count ? run->count : 1, sizeof *prefix);
-    int rc = prompts && prefix ? read_workload(path, &w) : internal_error("out of memory");
+    int rc = prompts && prefix ? json_lines_read(path, read_workload_line, &w)
+                                : internal_error("out of memory");
     for (size_t i = 0; !rc && i < run->count; i++) {
         const struct measured_request *r = &run->requests[i];
         if ((uint64_t)r->id >= w.lines)

@@ -255,6 +255,35 @@ json_load_path(const char *path, json_t **out)
     return error("%s:%d:%d: %s", path, e.line, e.column, e.text);
 }
 
+int
+json_lines_read(const char *path, json_line_fn *each, void *context)
+{
+    FILE *in = fopen(path, "r");
+    if (!in) return config_error("cannot open '%s'", path);
+    char *text = NULL;
+    size_t text_size = 0;
+    long line = 0;
+    int rc = 0;
+    while (!rc && getline(&text, &text_size, in) != -1) {
+        line++;
+        if (strspn(text, " \t\r\n") == strlen(text)) continue;
+        json_error_t e;
+        json_t *object = json_loads(text, 0, &e);
+        struct json_place at = {path, NULL, line};
+        if (!object)
+            rc = error("%s:%ld:%d: %s", path, line, e.column, e.text);
+        else if (!json_is_object(object))
+            rc = error("%s:%ld: not a JSON object", path, line);
+        else
+            rc = each(&at, object, context);
+        json_decref(object);
+    }
+    if (!rc && ferror(in)) rc = config_error("cannot read '%s'", path);
+    free(text);
+    fclose(in);
+    return rc;
+}
+
 void
 write_vllm_preemption(FILE *out)
 {

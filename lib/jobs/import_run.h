@@ -94,6 +94,13 @@ int json_get_string(const struct json_place *place, const json_t *object, const 
  * malformed. */
 int json_load_path(const char *path, json_t **out);
 
+/* Called for each JSON object of a JSON Lines file (at names the file and line); a non-zero
+ * return stops the reading and is returned. */
+typedef int json_line_fn(const struct json_place *at, const json_t *object, void *context);
+/* Reads a JSON Lines file, skipping blank lines: ERR_CONFIG when unreadable, ERR_DATA (file:
+ * line) for a line that is not a JSON object, or what `each` returned. */
+int json_lines_read(const char *path, json_line_fn *each, void *context);
+
 /* Writes a Hugging Face model id lower-cased, as the catalog keys models, as a YAML
  * double-quoted string. */
 void write_model_id(FILE *out, const char *model);
