@@ -26,7 +26,8 @@ parse_id(const struct json_place *at, const char *text, int64_t *id)
 {
     const char *dash = strrchr(text, '-');
     const char *digits = dash ? dash + 1 : text;
-    for (const char *c = digits; *c; c++) if (!isdigit((unsigned char)*c)) digits = "";
+    for (const char *c = digits; *c; c++)
+        if (!isdigit((unsigned char)*c)) digits = "";
     if (!*digits || parse_i64(digits, 0, INT64_MAX, id))
         return json_place_error(at, "request_id", "does not end in a request number");
     return 0;
