@@ -3,7 +3,6 @@
 
 #include "core/error.h"
 #include "core/parse.h"
-#include "model/request.h"
 #include "model/result.h"
 #include "workload/token_prefix.h"
 
@@ -433,8 +432,9 @@ import_prefixes(const char *path, const char *requests_path, struct measured_run
     struct workload w = {0};
     struct token_prompt *prompts = calloc(run->count ? run->count : 1, sizeof *prompts);
     char **prefix = calloc(run->count ? run->count : 1, sizeof *prefix);
-    int rc = prompts && prefix ? json_lines_read(path, read_workload_line, &w)
-                                : internal_error("out of memory");
+    size_t *shared = calloc(run->count ? run->count : 1, sizeof *shared);
+    int rc = prompts && prefix && shared ? json_lines_read(path, read_workload_line, &w)
+                                         : internal_error("out of memory");
     for (size_t i = 0; !rc && i < run->count; i++) {
         const struct measured_request *r = &run->requests[i];
         if ((uint64_t)r->id >= w.lines)
@@ -447,28 +447,22 @@ import_prefixes(const char *path, const char *requests_path, struct measured_run
         else
             prompts[i] = (struct token_prompt){w.ids[r->id], w.count[r->id]};
     }
-    if (!rc) rc = token_prefixes(prompts, run->count, prefix);
-    size_t sharing = 0;
-    int64_t shared_tokens = 0;
+    if (!rc) rc = token_prefixes(prompts, run->count, prefix, shared);
+    size_t sharing = 0, shared_tokens = 0;
     for (size_t i = 0; !rc && i < run->count; i++) {
-        struct prefix_segment *segments = NULL;
-        size_t count = 0;
-        int64_t tokens = 0;
-        const char *why = prefix_parse(prefix[i], &segments, &count, &tokens);
-        free(segments);
-        if (why) rc = internal_error("token prefix '%s': %s", prefix[i], why);
-        sharing += tokens > 0;
-        shared_tokens += tokens;
+        sharing += shared[i] > 0;
+        shared_tokens += shared[i];
         free(run->requests[i].prefix);
         run->requests[i].prefix = prefix[i];
         prefix[i] = NULL;
     }
     if (!rc)
         warn("%s: prompt token ids: %zu of %zu requests share a leading part with another "
-             "(%" PRId64 " prompt tokens in all)",
+             "(%zu prompt tokens in all)",
              path, sharing, run->count, shared_tokens);
     for (size_t i = 0; prefix && i < run->count; i++) free(prefix[i]);
     free(prefix);
+    free(shared);
     free(prompts);
     workload_free(&w);
     return rc;

@@ -40,9 +40,11 @@ compare_prompts(const void *pa, const void *pb)
 }
 
 /* The prefix text of one prompt from its deepest class: the chain of classes up to the
- * root, written shallowest first, stopping one token before the prompt's end. */
+ * root, written shallowest first, stopping one token before the prompt's end; *shared is
+ * the number of tokens the segments cover. */
 static char *
-prefix_text(size_t count, const struct class *classes, size_t deepest, size_t *chain)
+prefix_text(size_t count, const struct class *classes, size_t deepest, size_t *chain,
+            size_t *shared_tokens)
 {
     size_t length = 0;
     for (size_t c = deepest; c != 0; c = classes[c].parent) chain[length++] = c;
@@ -57,6 +59,7 @@ prefix_text(size_t count, const struct class *classes, size_t deepest, size_t *c
         fprintf(out, "%stok%zu.%zu:%zu", shared ? ";" : "", c->start, c->depth, end - shared);
         shared = end;
     }
+    *shared_tokens = shared;
     if (fclose(out)) {
         free(text);
         return NULL;
@@ -65,7 +68,7 @@ prefix_text(size_t count, const struct class *classes, size_t deepest, size_t *c
 }
 
 int
-token_prefixes(const struct token_prompt *prompts, size_t n, char **prefix)
+token_prefixes(const struct token_prompt *prompts, size_t n, char **prefix, size_t *shared)
 {
     size_t slots = n + 1;
     struct entry *sorted = malloc(slots * sizeof *sorted);
@@ -74,7 +77,9 @@ token_prefixes(const struct token_prompt *prompts, size_t n, char **prefix)
     struct class *classes = malloc(slots * sizeof *classes);
     size_t *open = malloc(slots * sizeof *open), *chain = malloc(slots * sizeof *chain);
     char **text = calloc(slots, sizeof *text);
-    int rc = sorted && lcp && top_at && classes && open && chain && text ? 0 : ERR_INTERNAL;
+    size_t *length = malloc(slots * sizeof *length);
+    int rc = sorted && lcp && top_at && classes && open && chain && text && length ? 0
+                                                                                    : ERR_INTERNAL;
     for (size_t i = 0; !rc && i < n; i++)
         sorted[i] = (struct entry){prompts[i].ids, prompts[i].count, i};
     if (!rc) {
@@ -113,12 +118,15 @@ token_prefixes(const struct token_prompt *prompts, size_t n, char **prefix)
      * p + 1. */
     for (size_t p = 0; !rc && p < n; p++) {
         size_t deepest = lcp[p] >= lcp[p + 1] ? top_at[p] : top_at[p + 1];
-        text[sorted[p].index] = prefix_text(sorted[p].count, classes, deepest, chain);
+        size_t i = sorted[p].index;
+        text[i] = prefix_text(sorted[p].count, classes, deepest, chain, &length[i]);
         if (!text[sorted[p].index]) rc = ERR_INTERNAL;
     }
     if (!rc) memcpy(prefix, text, n * sizeof *prefix);
+    if (!rc && shared) memcpy(shared, length, n * sizeof *shared);
     for (size_t i = 0; rc && text && i < n; i++) free(text[i]);
     free(text);
+    free(length);
     free(chain);
     free(open);
     free(classes);

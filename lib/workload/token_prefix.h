@@ -32,8 +32,10 @@ struct token_prompt {
 /*
  * Fills prefix[i] with the prefix text of prompts[i] for every i < n: a
  * malloc'd string, "" when the prompt shares nothing with another, freed by
- * the caller. 0, or ERR_INTERNAL (out of memory) with prefix[] untouched.
+ * the caller; and, unless shared is NULL, shared[i] with the number of
+ * tokens its segments cover. 0, or ERR_INTERNAL (out of memory) with
+ * prefix[] and shared[] untouched.
  */
-int token_prefixes(const struct token_prompt *prompts, size_t n, char **prefix);
+int token_prefixes(const struct token_prompt *prompts, size_t n, char **prefix, size_t *shared);
 
 #endif

@@ -25,7 +25,10 @@ TEST(token_prefix_hand_case)
     struct token_prompt prompts[] = {
         {b, COUNT(b)}, {d, COUNT(d)}, {a, COUNT(a)}, {c, COUNT(c)}, {e, COUNT(e)}};
     char *text[COUNT(prompts)];
-    CHECK_EQ(token_prefixes(prompts, COUNT(prompts), text), 0);
+    size_t shared[COUNT(prompts)];
+    CHECK_EQ(token_prefixes(prompts, COUNT(prompts), text, shared), 0);
+    static const size_t want[] = {4, 0, 5, 2, 5};
+    for (size_t i = 0; i < COUNT(want); i++) CHECK_EQ(shared[i], want[i]);
     CHECK(!strcmp(text[0], "tok0.2:2;tok0.4:2"));
     CHECK(!strcmp(text[1], ""));
     CHECK(!strcmp(text[2], "tok0.2:2;tok0.4:2;tok0.6:1")); /* stops before its last token */
@@ -88,8 +91,9 @@ TEST(token_prefix_agrees_exactly_where_tokens_agree)
     }
     for (size_t i = 0; i < PROMPTS; i++) shuffled[i] = prompts[place[i]];
     char *text[PROMPTS], *text_shuffled[PROMPTS];
-    CHECK_EQ(token_prefixes(prompts, PROMPTS, text), 0);
-    CHECK_EQ(token_prefixes(shuffled, PROMPTS, text_shuffled), 0);
+    size_t shared[PROMPTS];
+    CHECK_EQ(token_prefixes(prompts, PROMPTS, text, shared), 0);
+    CHECK_EQ(token_prefixes(shuffled, PROMPTS, text_shuffled, NULL), 0);
     for (size_t i = 0; i < PROMPTS; i++) CHECK(!strcmp(text_shuffled[i], text[place[i]]));
 
     for (size_t i = 0; i < PROMPTS; i++) {
@@ -110,6 +114,7 @@ TEST(token_prefix_agrees_exactly_where_tokens_agree)
         }
         size_t want = longest < prompts[i].count - 1 ? longest : prompts[i].count - 1;
         CHECK_EQ(shared_i, want);
+        CHECK_EQ(shared[i], want);
     }
     for (size_t i = 0; i < PROMPTS; i++) free(text[i]), free(text_shuffled[i]);
 }
@@ -117,12 +122,14 @@ TEST(token_prefix_agrees_exactly_where_tokens_agree)
 TEST(token_prefix_of_nothing)
 {
     char *none[1] = {NULL};
-    CHECK_EQ(token_prefixes(NULL, 0, none), 0);
+    CHECK_EQ(token_prefixes(NULL, 0, none, NULL), 0);
     CHECK(none[0] == NULL);
     static const uint32_t one[] = {5, 6, 7};
     struct token_prompt alone = {one, COUNT(one)};
-    CHECK_EQ(token_prefixes(&alone, 1, none), 0);
+    size_t shared = 9;
+    CHECK_EQ(token_prefixes(&alone, 1, none, &shared), 0);
     CHECK(!strcmp(none[0], ""));
+    CHECK_EQ(shared, 0);
     free(none[0]);
 }
 
