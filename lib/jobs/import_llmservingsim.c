@@ -348,27 +348,32 @@ join(char *buf, size_t size, const char *dir, const char *name)
     return 0;
 }
 
+/* One line of the workload file: a prompt's token ids. */
+struct prompt_ids {
+    uint32_t *ids;
+    size_t count;
+};
+
 struct workload {
-    uint32_t **ids; /* per line of the workload file */
-    size_t *count, lines, capacity;
+    struct prompt_ids *prompts; /* per line of the workload file */
+    size_t lines, capacity;
 };
 
 static void
 workload_free(struct workload *w)
 {
-    for (size_t i = 0; i < w->lines; i++) free(w->ids[i]);
-    free(w->ids);
-    free(w->count);
+    for (size_t i = 0; i < w->lines; i++) free(w->prompts[i].ids);
+    free(w->prompts);
 }
 
 static int
-read_token_ids(const struct json_place *at, const json_t *e, uint32_t **ids, size_t *count)
+read_token_ids(const struct json_place *at, const json_t *e, struct prompt_ids *prompt)
 {
     const json_t *list = json_object_get(e, "input_tok_ids");
     if (!json_is_array(list)) return json_place_error(at, "input_tok_ids", "missing or not a list");
     size_t n = json_array_size(list);
-    *ids = malloc((n ? n : 1) * sizeof **ids);
-    if (!*ids) return internal_error("out of memory");
+    prompt->ids = malloc((n ? n : 1) * sizeof *prompt->ids);
+    if (!prompt->ids) return internal_error("out of memory");
     for (size_t k = 0; k < n; k++) {
         const json_t *v = json_array_get(list, k);
         json_int_t id = json_is_integer(v) ? json_integer_value(v) : -1;
@@ -376,9 +381,9 @@ read_token_ids(const struct json_place *at, const json_t *e, uint32_t **ids, siz
             return json_place_error(at, "input_tok_ids",
                                     "holds a token id that is not an "
                                     "integer in [0, 2^32)");
-        (*ids)[k] = (uint32_t)id;
+        prompt->ids[k] = (uint32_t)id;
     }
-    *count = n;
+    prompt->count = n;
     return 0;
 }
 
@@ -388,15 +393,13 @@ read_workload_line(const struct json_place *at, const json_t *object, void *cont
     struct workload *w = context;
     if (w->lines == w->capacity) {
         size_t c = w->capacity ? 2 * w->capacity : 512;
-        uint32_t **ids = realloc(w->ids, c * sizeof *ids);
-        if (ids) w->ids = ids;
-        size_t *count = ids ? realloc(w->count, c * sizeof *count) : NULL;
-        if (!count) return internal_error("out of memory");
-        w->count = count;
+        struct prompt_ids *prompts = realloc(w->prompts, c * sizeof *prompts);
+        if (!prompts) return internal_error("out of memory");
+        w->prompts = prompts;
         w->capacity = c;
     }
-    w->ids[w->lines] = NULL;
-    int rc = read_token_ids(at, object, &w->ids[w->lines], &w->count[w->lines]);
+    w->prompts[w->lines] = (struct prompt_ids){NULL, 0};
+    int rc = read_token_ids(at, object, &w->prompts[w->lines]);
     w->lines++; /* its ids are freed with the rest, even on error */
     return rc;
 }
@@ -440,12 +443,13 @@ import_prefixes(const char *path, const char *requests_path, struct measured_run
         if ((uint64_t)r->id >= w.lines)
             rc = error("%s: request bench-%" PRId64 " has no line in %s (%zu prompts)",
                        requests_path, r->id, path, w.lines);
-        else if ((int64_t)w.count[r->id] != r->input_tokens)
+        else if ((int64_t)w.prompts[r->id].count != r->input_tokens)
             rc = error("%s: prompt %" PRId64 " holds %zu tokens, but request bench-%" PRId64
                        " in %s has input_toks %" PRId64,
-                       path, r->id, w.count[r->id], r->id, requests_path, r->input_tokens);
+                       path, r->id, w.prompts[r->id].count, r->id, requests_path,
+                       r->input_tokens);
         else
-            prompts[i] = (struct token_prompt){w.ids[r->id], w.count[r->id]};
+            prompts[i] = (struct token_prompt){w.prompts[r->id].ids, w.prompts[r->id].count};
     }
     if (!rc) rc = token_prefixes(prompts, run->count, prefix, shared);
     size_t sharing = 0, shared_tokens = 0;

@@ -342,6 +342,18 @@ make_lss_workload() {
                      for (j = 1; j <= k; j++) { sub(/.*:/, "", seg[j]); s += seg[j] }
                      if (s >= $3) { print "request " $1 ": prefix of " s " tokens"; exit 1 } }
                  END { if (n < 100) { print n " requests with a prefix"; exit 1 } }' requests.csv
+        # requests agree on their first segment exactly when their prompts agree on their
+        # first token (prompts of one token share nothing: segments stop before the last)
+        jq -r '[input_line_number - 1, .input_tok_ids[0], (.input_tok_ids | length)] | @tsv' \
+            "$LSS/$(jq -r .dataset_path "$dir/vllm/meta.json")" > first-tokens.tsv
+        awk -F'\t' 'NR == FNR { first[$1] = $2; long[$1] = $3 > 1; if ($3 > 1) n[$2]++; next }
+            FNR > 1 { split($5, seg, ";"); name = seg[1]; sub(/:[0-9]+$/, "", name)
+                t = first[$1]; shared = long[$1] && n[t] > 1
+                if (shared != (name != "")) { print "request " $1 ": prefix \"" $5 "\""; exit 1 }
+                if (!shared) next
+                if ((t in by_token) && by_token[t] != name || (name in by_name) && by_name[name] != t) {
+                    print "request " $1 ": first token " t ", first segment " name; exit 1 }
+                by_token[t] = name; by_name[name] = t }' first-tokens.tsv FS=, requests.csv
         src="$dir/vllm/requests.jsonl"
         expected=$(jq -s 'length, (map(.input_toks) | add), (map(.output_toks) | add)' "$src" | tr '\n' ' ')
         actual=$(awk -F, 'NR > 1 { n++; i += $3; o += $4 } END { print n, i, o }' requests.csv)
