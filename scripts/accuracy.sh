@@ -122,6 +122,25 @@ compute() {
         done
     done
 
+    # The MoE run with each engine holding all the experts and stepping on its
+    # own (expert parallelism off), and its first request, alone on the server:
+    # measured and simulated time from scheduling to first token, with expert
+    # parallelism
+    moe=$work/lss/RTXPRO6000-Qwen3-30B-A3B-Instruct-2507
+    : > "$work/moe.tsv"
+    if [ -s "$moe/engine.yaml" ]; then
+        printf 'engine: {expert_parallel: false}\n' > "$work/no-ep.yaml"
+        bin/simulate --config "$moe/engine.yaml" --config "$work/no-ep.yaml" --latency-model roofline \
+            --instances 2 --routing least-loaded "$moe/requests.csv" > "$moe/simulated-no-ep.csv"
+        noep=$(bin/calibrate compare "$moe/measured.csv" "$moe/simulated-no-ep.csv" |
+            jq -r '[.ttft_ms.relative_error.mean, .tpot_ms.relative_error.mean] | @tsv')
+        first=$(jq -r 'select(.request_id == "bench-0") |
+                [.input_toks, (.first_token_ts - .scheduled_ts) * 1000] | @tsv' \
+            "$lss/RTXPRO6000/Qwen3-30B-A3B-Instruct-2507/vllm/requests.jsonl")
+        sim_first=$(awk -F, '$1 == "0" { print ($7 - $6) / 1000 }' "$moe/simulated-roofline.csv")
+        printf '%s\t%s\t%s\n' "$noep" "$first" "$sim_first" > "$work/moe.tsv"
+    fi
+
     # The RTX 4090's prefill rate in its run's first seconds: the most prompt
     # tokens per second whose first token had come by some moment of the first
     # 5 s (a lower bound: the server was decoding too, and waited for arrivals),
@@ -233,7 +252,8 @@ tmp=$out.tmp
     echo "Four runs in \`$lss\`, every one overloaded (requests queue for seconds to minutes),"
     echo "imported with \`calibrate import llmservingsim\` and simulated with the shipped settings,"
     echo "nothing fitted on them; a run with data_parallel_size N is simulated as N engines"
-    echo "behind least-loaded routing. Each run's engine.yaml carries the hardware its"
+    echo "behind least-loaded routing (with expert parallelism, one lockstep group sharing the"
+    echo "experts out: docs/cluster.md). Each run's engine.yaml carries the hardware its"
     echo "config.json declares (memory bandwidth, GPU-to-GPU link; docs/calibration.md): with"
     echo "the catalog's RTX PRO 6000 instead (1792 GB/s, a 64 GB/s link with 8 µs latency), the"
     echo "roofline's TTFT errors were −11.1 %, −29.3 % and −31.1 % on its three runs (as of"
@@ -426,16 +446,24 @@ tmp=$out.tmp
         echo "  prefill itself, independent of these runs, exists."
     fi
     echo "- **Qwen3-30B-A3B** (TTFT $(sat RTXPRO6000-Qwen3-30B-A3B-Instruct-2507 roofline 5), TPOT $(sat RTXPRO6000-Qwen3-30B-A3B-Instruct-2507 roofline 7)), served by two data-parallel engines"
-    echo "  with expert parallelism, which servesim does not model: each simulated engine"
-    echo "  holds and reads all 128 experts, where each real GPU held 64 and exchanged tokens"
-    echo "  with the other. A one-off experiment (not shipped, not reproduced by this script)"
-    echo "  that gave each engine half the experts, the tokens of both and the exchange over"
-    echo "  the declared 16 GB/s link brought a full decode step (128 requests an engine) to"
-    echo "  42 ms, against 59 ms without it and 43 ms measured (5 888 tokens/s over 256"
-    echo "  requests); but over the run TPOT came out 16 % too fast and TTFT 79 % too fast,"
-    echo "  the queue never forming. That suggests the expert kernels run below the"
-    echo "  roofline's memory efficiency at the smaller batches of most of the run; nothing"
-    echo "  in these data pins that down."
+    echo "  with expert parallelism, simulated as such (\`expert_parallel: true\`, written by"
+    echo "  the import; docs/cluster.md): each GPU holds 64 of the 128 experts, the two"
+    echo "  engines step in lockstep and exchange their tokens over the declared 16 GB/s link."
+    if [ -s "$work/moe.tsv" ]; then
+        IFS="$(printf '\t')" read -r nttft ntpot in0 real0 sim0 < "$work/moe.tsv"
+        echo "  Simulated as two engines that each hold and read all the experts and step on"
+        echo "  their own, as before expert parallelism was modelled, the roofline's errors"
+        echo "  were TTFT $(pct "$nttft") and TPOT $(pct "$ntpot"): too slow, each engine reading twice the experts"
+        echo "  a real GPU held. With expert parallelism,"
+        echo "  throughput is too high, and at this load TTFT, set by a queue of a few seconds"
+        echo "  at the peak, is the most sensitive figure. One place where it is too"
+        echo "  fast: the run's first request ($in0 tokens), alone on the server, had its first"
+        echo "  token $(awk -v x="$real0" 'BEGIN { printf "%.0f", x }') ms after it was scheduled, the simulation's $(awk -v x="$sim0" 'BEGIN { printf "%.0f", x }') ms (both computed"
+        echo "  from the files by this script). Where the server spent the difference these"
+        echo "  data do not say: the expert kernels below the roofline's efficiencies, the"
+        echo "  token exchange on a link faster or slower than the 16 GB/s declared, or CPU"
+        echo "  time the roofline does not model; nothing independent of this run measures it."
+    fi
     echo
     echo "Physics, whose constants were fitted on H100 hosts, gives too low a TTFT on every"
     echo "run, mostly through its k_prefill (above): here requests wait by the tens to"

@@ -35,6 +35,10 @@ struct node {
     size_t slot; /* in its stage's candidates */
     enum pool_role role;
     bool touched;
+    /* expert parallelism: the nodes group_first .. + group_size - 1 step in
+     * lockstep (group_size 0: this node steps alone) */
+    size_t group_first, group_size;
+    const struct latency_model *latency;
 };
 
 struct stage_state {
@@ -71,6 +75,8 @@ struct run {
     const struct decision_sink *decisions;
     struct simulation_stats stats;
     struct pending *spare_pending; /* entered ones, for the next arrivals */
+    struct step_shape *group_shapes; /* scratch of a lockstep group's step, one per node */
+    int64_t *group_own_us;
 };
 
 int
@@ -454,6 +460,8 @@ static int
 step_end(struct run *r, struct node *n)
 {
     touch(r, (size_t)(n - r->nodes));
+    /* an idle member may have been given work while the group stepped */
+    for (size_t i = 0; i < n->group_size; i++) touch(r, n->group_first + i);
     int rc = instance_step_end(n->instance, &r->engine_sink);
     return rc || !r->options->check_invariants ? rc : instance_check(n->instance);
 }
@@ -474,6 +482,48 @@ leap_horizon(const struct run *r)
     return t;
 }
 
+/*
+ * A lockstep group steps when none of its engines is busy and one has
+ * work: every engine with work forms its batch, and the step lasts as long
+ * as the slowest engine's share, each computing its own tokens and its
+ * share of the routed experts for the tokens of all (an engine without
+ * work runs its share too, as vLLM's idle data-parallel ranks run dummy
+ * batches).
+ */
+static int
+start_group(struct run *r, const struct node *n, int64_t now_us)
+{
+    struct node *members = &r->nodes[n->group_first];
+    struct step_shape *shapes = &r->group_shapes[n->group_first];
+    int64_t *own_us = &r->group_own_us[n->group_first];
+    for (size_t i = 0; i < n->group_size; i++)
+        if (instance_busy(members[i].instance)) return 0;
+    int64_t prefill = 0, decode = 0;
+    for (size_t i = 0; i < n->group_size; i++) {
+        int rc = instance_step_form(members[i].instance, now_us, &shapes[i], &own_us[i]);
+        if (rc) return rc;
+        prefill += shapes[i].prefill_tokens;
+        decode += shapes[i].decode_tokens;
+    }
+    if (prefill + decode == 0) return 0;
+    int64_t step_us = 0;
+    for (size_t i = 0; i < n->group_size; i++) {
+        shapes[i].group_prefill_tokens = prefill;
+        shapes[i].group_decode_tokens = decode;
+        int64_t us = latency_step_us(members[i].latency, &shapes[i]) + own_us[i];
+        if (us > step_us) step_us = us;
+    }
+    for (size_t i = 0; i < n->group_size; i++) {
+        if (shapes[i].requests == 0) continue;
+        int64_t end_us;
+        int rc = instance_step_commit(members[i].instance, now_us, step_us, &r->engine_sink,
+                                      &end_us);
+        if (!rc) rc = heap_push(&r->steps, (struct event){.time_us = end_us, .payload = &members[i]});
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static int
 start_steps(struct run *r, int64_t now_us)
 {
@@ -481,6 +531,10 @@ start_steps(struct run *r, int64_t now_us)
     for (size_t k = 0; k < r->num_touched; k++) {
         struct node *n = &r->nodes[r->touched[k]];
         n->touched = false;
+        if (!rc && n->group_size > 0) {
+            rc = start_group(r, n, now_us);
+            continue;
+        }
         if (rc || instance_busy(n->instance) || !instance_has_work(n->instance)) continue;
         int64_t end_us;
         rc = instance_step_begin(n->instance, now_us, leap_horizon(r), !r->options->single_steps,
@@ -564,9 +618,12 @@ setup(struct run *r, const struct cluster *c)
     for (size_t i = 0; i < c->num_pools; i++) r->num_nodes += (size_t)c->pools[i].instances;
     r->nodes = calloc(r->num_nodes, sizeof *r->nodes);
     r->touched = malloc(r->num_nodes * sizeof *r->touched);
+    r->group_shapes = malloc(r->num_nodes * sizeof *r->group_shapes);
+    r->group_own_us = malloc(r->num_nodes * sizeof *r->group_own_us);
     for (int s = 0; s < STAGE_COUNT; s++)
         r->stages[s].candidates = calloc(r->num_nodes, sizeof *r->stages[s].candidates);
-    if (!r->nodes || !r->touched || !r->stages[0].candidates || !r->stages[1].candidates)
+    if (!r->nodes || !r->touched || !r->group_shapes || !r->group_own_us ||
+        !r->stages[0].candidates || !r->stages[1].candidates)
         return internal_error("out of memory");
     const char *first_name = c->num_pools == 1 ? c->pools[0].name : "all";
     enum routing_policy routing[STAGE_COUNT] = {c->policy.routing, c->policy.routing};
@@ -590,6 +647,11 @@ setup(struct run *r, const struct cluster *c)
                 r->need_priority = true;
             n->stage = s;
             n->role = pool->role;
+            n->latency = &pool->params.latency;
+            if (pool->params.lockstep) {
+                n->group_first = k - (size_t)j;
+                n->group_size = (size_t)pool->instances;
+            }
             struct stage_state *st = &r->stages[s];
             n->slot = st->count;
             st->candidates[st->count++] = (struct candidate){.instance = n->instance, .id = (int)k};
@@ -639,6 +701,8 @@ teardown(struct run *r)
     }
     free(r->nodes);
     free(r->touched);
+    free(r->group_shapes);
+    free(r->group_own_us);
 }
 
 int

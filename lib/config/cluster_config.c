@@ -149,7 +149,7 @@ load_pool(const struct config *cfg, const struct yaml_doc *doc, const struct yam
     if (yaml_get(n, "alpha")) e->have_alpha = true;
     if (yaml_get(n, "beta")) e->have_beta = true;
     if (check_known(cfg, doc, engine ? engine : n, name, e)) return ERR_CONFIG;
-    if (config_resolve_engine(&resolved, &pool->params)) {
+    if (config_resolve_engine(&resolved, pool->instances, &pool->params)) {
         fprintf(stderr, "%s: (in pool '%s' at %s:%ld)\n", program_name(), name, doc->name,
                 n->line);
         return ERR_CONFIG;
@@ -203,7 +203,7 @@ load_cluster(const struct config *cfg, const struct yaml_doc *doc, const struct 
                             yaml_get(n, "instances")->line);
     if (!pools) {
         struct engine_params params;
-        if (config_resolve_engine(cfg, &params)) return ERR_CONFIG;
+        if (config_resolve_engine(cfg, instances, &params)) return ERR_CONFIG;
         free(c->pools);
         if (cluster_init_uniform(c, &params, instances, &defaults)) return ERR_INTERNAL;
         return 0;

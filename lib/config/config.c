@@ -86,8 +86,8 @@ load_engine(const struct yaml_doc *doc, const struct yaml_node *n, struct engine
         "model", "gpu", "tp", "vllm_version", "latency_model", "max_num_seqs",
         "max_num_batched_tokens", "long_prefill_token_threshold", "max_model_len", "block_size",
         "num_gpu_blocks", "gpu_memory_utilization", "activation_reserve_gib",
-        "enable_prefix_caching", "preemption", "kv_cpu_blocks", "kv_cpu_bandwidth_gbs",
-        "kv_cpu_latency_us", NULL};
+        "enable_prefix_caching", "preemption", "expert_parallel", "kv_cpu_blocks",
+        "kv_cpu_bandwidth_gbs", "kv_cpu_latency_us", NULL};
     if (yaml_expect(doc, n, YAML_MAP, "engine") || yaml_check_keys(doc, n, keys))
         return ERR_CONFIG;
     if (get_text(doc, n, "model", e->model, sizeof e->model) ||
@@ -106,6 +106,7 @@ load_engine(const struct yaml_doc *doc, const struct yaml_node *n, struct engine
         yaml_get_double(doc, n, "activation_reserve_gib", 0, 1e6, &e->activation_reserve_gib) ||
         yaml_get_bool(doc, n, "enable_prefix_caching", &e->enable_prefix_caching) ||
         get_text(doc, n, "preemption", e->preemption, sizeof e->preemption) ||
+        yaml_get_bool(doc, n, "expert_parallel", &e->expert_parallel) ||
         yaml_get_i64(doc, n, "kv_cpu_blocks", 0, INT32_MAX, &e->kv_cpu_blocks) ||
         yaml_get_double(doc, n, "kv_cpu_bandwidth_gbs", 1e-6, 1e9, &e->kv_cpu_bandwidth_gbs) ||
         yaml_get_double(doc, n, "kv_cpu_latency_us", 0, 1e9, &e->kv_cpu_latency_us))
@@ -487,7 +488,7 @@ resolve_latency(const struct config *cfg, enum latency_kind kind, struct latency
 }
 
 int
-config_resolve_engine(const struct config *cfg, struct engine_params *out)
+config_resolve_engine(const struct config *cfg, int64_t group, struct engine_params *out)
 {
     const struct engine_config *e = &cfg->engine;
     const struct catalog *c = &cfg->catalog;
@@ -511,6 +512,19 @@ config_resolve_engine(const struct config *cfg, struct engine_params *out)
     if (rc) return rc;
 
     const struct model_arch *m = catalog_model(c, e->model);
+    int64_t shards = 1;
+    if (e->expert_parallel) {
+        if (kind == LATENCY_BLACKBOX)
+            return config_error("expert parallelism needs the roofline or physics model (the "
+                                "blackbox has no expert term)");
+        if (!m || m->experts <= 0)
+            return config_error("expert parallelism needs a model with routed experts; '%s' "
+                                "has none",
+                                e->model);
+        shards = group;
+        p.lockstep = group > 1;
+        p.latency.hw.expert_shards = shards;
+    }
     if ((!p.max_model_len || !p.num_gpu_blocks) && !m)
         return config_error("model '%s' has no architecture in the catalog; give "
                             "--max-model-len and --num-gpu-blocks",
@@ -531,7 +545,7 @@ config_resolve_engine(const struct config *cfg, struct engine_params *out)
     if (!p.num_gpu_blocks) {
         const struct gpu_spec *g = catalog_gpu(c, e->gpu);
         if (!g) return unknown_gpu(c, e->gpu);
-        p.num_gpu_blocks = kv_blocks_from_memory(m, g, e->tp, e->block_size,
+        p.num_gpu_blocks = kv_blocks_from_memory(m, g, e->tp, shards, e->block_size,
                                                  e->gpu_memory_utilization,
                                                  e->activation_reserve_gib);
         if (p.num_gpu_blocks < 1)

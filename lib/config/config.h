@@ -32,8 +32,10 @@ void config_free(struct config *config);
 /* Reads the engine key preemption ("restart" or "resume"): 0, or -1 for another name. */
 int config_preemption_parse(const char *name, bool *resume);
 
-/* 0 or ERR_CONFIG (reported, listing what is known). */
-int config_resolve_engine(const struct config *config, struct engine_params *out);
+/* The engine resolved for a pool of group instances (which matters only
+ * under expert parallelism, where they share the experts out): 0 or
+ * ERR_CONFIG (reported, listing what is known). */
+int config_resolve_engine(const struct config *config, int64_t group, struct engine_params *out);
 
 struct yaml_doc;
 struct yaml_node;

@@ -29,6 +29,7 @@ struct engine_config {
     double activation_reserve_gib;
     bool enable_prefix_caching;
     char preemption[16];          /* restart or resume (docs/engine.md) */
+    bool expert_parallel;         /* a pool's instances are one data-parallel group (docs/cluster.md) */
     int64_t kv_cpu_blocks;        /* CPU tier for evicted cached blocks; 0 = none */
     double kv_cpu_bandwidth_gbs;  /* host-to-GPU copy bandwidth */
     double kv_cpu_latency_us;     /* per reload */
@@ -45,6 +46,9 @@ struct engine_params {
     int64_t num_gpu_blocks;
     bool enable_prefix_caching;
     bool preemption_resume; /* a preempted request keeps its output tokens, as in vLLM */
+    /* expert parallelism: the instances of the pool step in lockstep and
+     * share the routed experts out (latency.hw.expert_shards of them) */
+    bool lockstep;
     /* CPU KV tier (0 blocks = none): a reload of n tokens adds
      * kv_cpu_latency_us + n * kv_bytes_per_token / kv_cpu_bytes_per_us to its step */
     int64_t kv_cpu_blocks;

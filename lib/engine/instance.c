@@ -59,6 +59,15 @@ struct seq_list {
     size_t count, capacity;
 };
 
+/* What one step computes. */
+struct batch {
+    int64_t prefill_tokens, decode_tokens, size, preempted;
+    bool context; /* the latency model reads the pairs and KV tokens: count them */
+    int64_t prefill_pairs, decode_pairs, kv_tokens; /* for context-aware latency */
+    int64_t reloaded_tokens; /* from the CPU KV tier */
+    const struct request *blocked_head; /* NULL: admission was not head-of-line blocked */
+};
+
 struct instance {
     int id;
     struct engine_params params;
@@ -108,6 +117,7 @@ struct instance {
     struct seq_list *boundaries, *finishing;
     bool quiet_allowed; /* off on the reference path (no leaps) */
     bool full_step; /* the step in progress visited every running request */
+    struct batch formed; /* formed by instance_step_form, not yet committed */
     struct instance_stats stats;
 };
 
@@ -715,14 +725,6 @@ preempt(struct instance *in, struct seq *s)
     in->num_waiting++;
     return 0;
 }
-
-struct batch {
-    int64_t prefill_tokens, decode_tokens, size, preempted;
-    bool context; /* the latency model reads the pairs and KV tokens: count them */
-    int64_t prefill_pairs, decode_pairs, kv_tokens; /* for context-aware latency */
-    int64_t reloaded_tokens; /* from the CPU KV tier */
-    const struct request *blocked_head; /* NULL: admission was not head-of-line blocked */
-};
 
 /* Adds `chunk` tokens computed after `computed` ones of one request. */
 static inline void
@@ -1376,6 +1378,9 @@ quiet_leap(struct instance *in, int64_t now_us, int64_t steps, const struct batc
 
 /* ---- the step loop ------------------------------------------------------ */
 
+static int form_step(struct instance *in, int64_t now_us, struct step_shape *shape,
+                     int64_t *own_us);
+
 int
 instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, bool allow_leap,
                     const struct engine_sink *sink, int64_t *end_us)
@@ -1396,6 +1401,18 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
                 if (make_quiet(in, in->running[i])) return ERR_INTERNAL;
         }
     }
+    struct step_shape shape;
+    int64_t own_us;
+    int rc = form_step(in, now_us, &shape, &own_us);
+    if (rc) return rc;
+    return instance_step_commit(in, now_us, latency_step_us(&in->params.latency, &shape) + own_us,
+                                sink, end_us);
+}
+
+/* Forms the next batch at now into in->formed. */
+static int
+form_step(struct instance *in, int64_t now_us, struct step_shape *shape, int64_t *own_us)
+{
     struct batch b = batch_new(in);
     int64_t budget = in->params.max_num_batched_tokens;
     if (schedule_running(in, &budget, &b)) return ERR_INTERNAL;
@@ -1405,15 +1422,34 @@ instance_step_begin(struct instance *in, int64_t now_us, int64_t horizon_us, boo
     if (b.size == 0)
         return internal_error("instance %d: work waiting but nothing could be scheduled",
                               in->id);
-    struct step_shape shape = shape_of(&b);
-    int64_t step_us = latency_step_us(&in->params.latency, &shape) + reload_us(in, &b);
+    in->formed = b;
+    *shape = shape_of(&b);
+    *own_us = reload_us(in, &b);
+    return 0;
+}
+
+int
+instance_step_form(struct instance *in, int64_t now_us, struct step_shape *shape,
+                   int64_t *own_us)
+{
+    *shape = (struct step_shape){0};
+    *own_us = 0;
+    if (!instance_has_work(in)) return 0;
+    in->quiet_allowed = false;
+    return form_step(in, now_us, shape, own_us);
+}
+
+int
+instance_step_commit(struct instance *in, int64_t now_us, int64_t step_us,
+                     const struct engine_sink *sink, int64_t *end_us)
+{
     in->current_step = in->next_step;
     if (log_step(in, now_us, step_us)) return ERR_INTERNAL;
     in->busy = true;
     in->step_start_us = now_us;
     in->step_end_us = now_us + step_us;
     in->stats.steps++;
-    if (emit_step(in, sink, now_us, step_us, &b)) return ERR_INTERNAL;
+    if (emit_step(in, sink, now_us, step_us, &in->formed)) return ERR_INTERNAL;
     *end_us = in->step_end_us;
     return 0;
 }

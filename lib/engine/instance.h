@@ -136,6 +136,18 @@ bool instance_busy(const struct instance *instance);
  */
 int instance_step_begin(struct instance *instance, int64_t now_us, int64_t horizon_us,
                         bool allow_leap, const struct engine_sink *sink, int64_t *end_us);
+/*
+ * The same in two halves, for engines that step in lockstep (expert
+ * parallelism): instance_step_form forms the next batch at now (never a
+ * leap) and gives its shape and the time of the engine's own additions
+ * (KV reloads), or a shape of no requests when there is no work;
+ * instance_step_commit then starts that batch for step_us, which the
+ * group decides.
+ */
+int instance_step_form(struct instance *instance, int64_t now_us, struct step_shape *shape,
+                       int64_t *own_us);
+int instance_step_commit(struct instance *instance, int64_t now_us, int64_t step_us,
+                         const struct engine_sink *sink, int64_t *end_us);
 /* Applies the step that ends now: tokens, first tokens, completions. */
 int instance_step_end(struct instance *instance, const struct engine_sink *sink);
 /* Reports every request still inside as unfinished and empties the engine. */

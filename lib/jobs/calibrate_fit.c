@@ -240,7 +240,7 @@ load_engine(struct run *r, enum latency_kind kind)
     e->have_alpha = true;
     e->have_beta = kind == LATENCY_BLACKBOX;
     strcpy(e->latency_model, kind == LATENCY_BLACKBOX ? "blackbox" : "roofline");
-    return config_resolve_engine(&r->config, &r->params);
+    return config_resolve_engine(&r->config, 1, &r->params);
 }
 
 /* ---- one evaluation: simulate every run with the given coefficients ---- */

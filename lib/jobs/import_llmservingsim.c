@@ -313,8 +313,9 @@ write_engine(const char *run_dir, const struct engine_facts *f, const struct har
     if (f->data_parallel > 1)
         fprintf(out,
                 "# the run used data_parallel_size %" PRId64 "%s: this file describes one "
-                "engine\n",
-                f->data_parallel, f->expert_parallel ? " with expert parallelism" : "");
+                "engine; simulate the run with --instances %" PRId64 "\n",
+                f->data_parallel, f->expert_parallel ? " with expert parallelism" : "",
+                f->data_parallel);
     if (!f->has_blocks)
         fputs("# the run logged no KV block count: simulate derives it from GPU memory\n", out);
     fputs("engine:\n  model: ", out);
@@ -333,6 +334,8 @@ write_engine(const char *run_dir, const struct engine_facts *f, const struct har
     }
     if (f->has_caching)
         fprintf(out, "  enable_prefix_caching: %s\n", f->caching ? "true" : "false");
+    /* the engines of the group share the experts out and step together */
+    if (f->expert_parallel && f->data_parallel > 1) fputs("  expert_parallel: true\n", out);
     write_vllm_preemption(out);
     write_hardware(out, f->gpu, hw);
     return fclose(out) ? internal_error("out of memory") : 0;
@@ -517,8 +520,9 @@ import_llmservingsim(const struct import_job *job, struct measured_run *run)
              "smallest arrival-to-queue delay: delays span 0 to %.3f ms",
              requests_path, run->count, (double)spread_us / 1000);
     if (!rc && facts.data_parallel > 1)
-        warn("%s: data_parallel_size %" PRId64 ": engine.yaml describes one engine of them",
-             meta_path, facts.data_parallel);
+        warn("%s: data_parallel_size %" PRId64 ": engine.yaml describes one engine of them "
+             "(simulate with --instances %" PRId64 ")",
+             meta_path, facts.data_parallel, facts.data_parallel);
     free(times);
     json_decref(config);
     json_decref(meta);

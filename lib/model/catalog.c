@@ -157,6 +157,13 @@ model_active_matmul_parameters(const struct model_arch *m)
            moe_layers(m) * moe + (double)m->vocab * h;
 }
 
+/* One routed expert's parameters over all MoE layers. */
+static double
+one_expert_parameters(const struct model_arch *m)
+{
+    return 3 * (double)m->hidden * expert_width(m) * moe_layers(m);
+}
+
 /* Weight bytes of the whole model that TP splits; *replicated gets those
  * every rank holds whole. Sums of whole numbers, exact in a double. */
 static double
@@ -177,13 +184,19 @@ model_weight_bytes(const struct model_arch *m, int64_t tp)
     return split / (double)tp + replicated;
 }
 
+double
+model_routed_expert_bytes(const struct model_arch *m, int64_t tp)
+{
+    return (double)m->experts * one_expert_parameters(m) * (double)m->weight_bytes / (double)tp;
+}
+
 void
 catalog_roofline(const struct catalog *c, const struct model_arch *m, const struct gpu_spec *g,
                  int64_t tp, struct roofline *out)
 {
     const struct roofline_defaults *d = &c->roofline;
     double t = (double)tp, h = (double)m->hidden, layers = (double)m->layers;
-    double one_expert = 3 * h * expert_width(m) * moe_layers(m) * (double)m->weight_bytes;
+    double one_expert = one_expert_parameters(m) * (double)m->weight_bytes;
     /* a step reads every weight but the input embeddings (looked up, not
      * multiplied) and the routed experts no token picked */
     double replicated, split = split_weight_bytes(m, &replicated);
@@ -214,6 +227,11 @@ catalog_roofline(const struct catalog *c, const struct model_arch *m, const stru
         .expert_weight_bytes = m->experts > 0 ? one_expert / t : 0,
         .experts = m->experts,
         .experts_per_token = m->experts_per_token,
+        .expert_flops_per_token = 2 * (double)m->experts_per_token * one_expert_parameters(m) / t,
+        .expert_shards = 1,
+        /* a token's bf16 hidden state, out to its experts and back, per MoE layer */
+        .exchange_bytes_per_token = 2.0 * moe_layers(m) * h * 2.0,
+        .exchanges = 2 * (int64_t)moe_layers(m),
         .kv_bytes_per_token = model_kv_bytes_per_token(m, tp),
         /* ring all-reduce of a token's hidden state (bf16), twice per layer */
         .allreduce_bytes_per_token = tp > 1 ? 2.0 * (double)m->layers * h * 2.0 * 2.0 * (t - 1) / t : 0,
@@ -247,10 +265,13 @@ model_kv_bytes_per_token(const struct model_arch *m, int64_t tp)
 
 int64_t
 kv_blocks_from_memory(const struct model_arch *m, const struct gpu_spec *g, int64_t tp,
-                      int64_t block_size, double utilization, double activation_reserve_gib)
+                      int64_t expert_shards, int64_t block_size, double utilization,
+                      double activation_reserve_gib)
 {
     const double gib = 1024.0 * 1024.0 * 1024.0;
     double weights = model_weight_bytes(m, tp);
+    if (expert_shards > 1)
+        weights -= model_routed_expert_bytes(m, tp) * (1.0 - 1.0 / (double)expert_shards);
     double free_bytes = g->memory_gib * gib * utilization - weights - activation_reserve_gib * gib;
     double block_bytes = (double)block_size * model_kv_bytes_per_token(m, tp);
     return (int64_t)floor(free_bytes / block_bytes);

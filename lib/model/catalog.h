@@ -123,12 +123,16 @@ double model_weight_bytes(const struct model_arch *model, int64_t tp);
  * which every rank holds whole, plus the indexer's fp8 keys.
  */
 double model_kv_bytes_per_token(const struct model_arch *model, int64_t tp);
+/* Bytes of the routed experts' weights one GPU holds under tensor parallelism tp. */
+double model_routed_expert_bytes(const struct model_arch *model, int64_t tp);
 /*
  * KV blocks that fit on one GPU: (memory * utilization - weights on the GPU -
  * activation reserve) / (block_size * KV bytes per token). May be <= 0.
+ * Under expert parallelism over expert_shards GPUs (1: none) a GPU holds
+ * that share of the routed experts.
  */
 int64_t kv_blocks_from_memory(const struct model_arch *model, const struct gpu_spec *gpu,
-                              int64_t tp, int64_t block_size, double gpu_memory_utilization,
-                              double activation_reserve_gib);
+                              int64_t tp, int64_t expert_shards, int64_t block_size,
+                              double gpu_memory_utilization, double activation_reserve_gib);
 
 #endif

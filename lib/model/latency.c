@@ -73,15 +73,37 @@ latency_terms(const struct roofline *hw, const struct step_shape *s, struct step
                           decode_pair * (double)s->decode_pairs;
     double weights = hw->dense_weight_bytes +
                      hw->expert_weight_bytes * experts_touched(hw, s->prefill_tokens + s->decode_tokens);
+    double communication = hw->allreduces > 0
+                               ? (double)hw->allreduces * hw->link_latency_us +
+                                     hw->allreduce_bytes_per_token * tokens / hw->link_bytes_per_us
+                               : 0;
+    if (hw->expert_shards > 1) {
+        /* this GPU's share of the routed experts works for the whole group:
+         * own tokens out, the group's share in, and the hidden states of the
+         * others' tokens come in (and its own go out) at every exchange */
+        double shards = (double)hw->expert_shards;
+        int64_t group_prefill = s->group_prefill_tokens > s->prefill_tokens
+                                    ? s->group_prefill_tokens : s->prefill_tokens;
+        int64_t group_decode = s->group_decode_tokens > s->decode_tokens
+                                   ? s->group_decode_tokens : s->decode_tokens;
+        double group = (double)(group_prefill + group_decode);
+        flops_prefill += hw->expert_flops_per_token *
+                         ((double)group_prefill / shards - (double)s->prefill_tokens);
+        flops_decode += hw->expert_flops_per_token *
+                        ((double)group_decode / shards - (double)s->decode_tokens);
+        weights = hw->dense_weight_bytes + hw->expert_weight_bytes *
+                                               experts_touched(hw, group_prefill + group_decode) /
+                                               shards;
+        double crossing = fmax(tokens * (shards - 1), group - tokens);
+        communication += (double)hw->exchanges * hw->link_latency_us +
+                         hw->exchange_bytes_per_token * crossing / hw->link_bytes_per_us;
+    }
     *out = (struct step_terms){
         .prefill_compute = flops_prefill / hw->peak_flops_per_us,
         .decode_compute = flops_decode / hw->peak_flops_per_us,
         .weights = weights / hw->bandwidth_bytes_per_us,
         .kv = hw->kv_bytes_per_token * (double)s->kv_tokens / hw->bandwidth_bytes_per_us,
-        .communication = hw->allreduces > 0
-                             ? (double)hw->allreduces * hw->link_latency_us +
-                                   hw->allreduce_bytes_per_token * tokens / hw->link_bytes_per_us
-                             : 0,
+        .communication = communication,
     };
 }
 

@@ -16,6 +16,9 @@
  *   GPU (struct step_terms: FLOPs over peak FLOP/s, bytes over bandwidth,
  *   TP all-reduces over the link), combined as max(compute at the
  *   phase's MFU, memory at the bandwidth utilisation) + communication.
+ *   Under expert parallelism each GPU of a lockstep group computes and
+ *   reads its share of the routed experts for the group's tokens, and
+ *   the tokens' hidden states cross the link to the GPUs holding them.
  * - physics: the same terms, each scaled by a fitted coefficient and
  *   summed, plus per-layer, per-request and per-step CPU constants; one
  *   coefficient set serves every model and GPU.
@@ -37,6 +40,10 @@ struct step_shape {
     int64_t requests;
     int64_t prefill_pairs, decode_pairs; /* attention (query, key) pairs */
     int64_t kv_tokens;                   /* KV read or written, all requests */
+    /* under expert parallelism, the tokens of the whole lockstep group (this
+     * engine's included), whose routed experts are shared out over the
+     * group's GPUs; ignored unless the roofline has expert_shards > 1 */
+    int64_t group_prefill_tokens, group_decode_tokens;
 };
 
 /* The hardware view of one model on one GPU under tensor parallelism, per GPU. */
@@ -48,6 +55,14 @@ struct roofline {
     double dense_weight_bytes;   /* weights read by any step (shared experts too) / tp */
     double expert_weight_bytes;  /* one routed expert's weights over all layers / tp; 0 if dense */
     int64_t experts, experts_per_token; /* routed */
+    double expert_flops_per_token; /* the routed experts' part of flops_per_token */
+    /* expert parallelism: the routed experts are spread over expert_shards
+     * GPUs in lockstep (0 or 1: every GPU holds them all), and each MoE
+     * layer sends the hidden states of the other GPUs' tokens over the link
+     * twice (dispatch and combine): exchanges collectives per step */
+    int64_t expert_shards;
+    double exchange_bytes_per_token;
+    int64_t exchanges;
     double kv_bytes_per_token;   /* the KV cache of one token, all layers, on one GPU */
     double allreduce_bytes_per_token; /* payload of a token's all-reduces (0 if tp = 1) */
     int64_t allreduces;          /* all-reduces per step (2 per layer if tp > 1) */

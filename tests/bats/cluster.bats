@@ -263,3 +263,63 @@ YAML
     assert_failure 2
     assert_output --partial "too many entries"
 }
+
+# Expert parallelism (docs/cluster.md): the instances of the pool step in
+# lockstep and share the routed experts out.
+@test "cluster: expert parallelism: lockstep steps, conservation and reruns" {
+    tool gen-workload --rate 20 -n 400 --seed 5 --prefix-tokens 64 > w.csv
+    flags="--model qwen/qwen3-30b-a3b --gpu H100 --latency-model roofline --instances 2
+           --routing least-loaded --expert-parallel --check-invariants"
+    # shellcheck disable=SC2086
+    tool simulate $flags --steps s1.csv w.csv > a.csv
+    # shellcheck disable=SC2086
+    tool simulate $flags --steps s2.csv w.csv > b.csv
+    cmp a.csv b.csv
+    cmp s1.csv s2.csv
+    # every request once, ok, and each on one of the two instances
+    [ "$(tail -n +2 a.csv | cut -d, -f1 | sort -u | wc -l)" -eq 400 ]
+    [ "$(tail -n +2 a.csv | grep -c ',ok,')" -eq 400 ]
+    [ "$(tail -n +2 a.csv | cut -d, -f2 | sort -u | tr '\n' ' ')" = "0 1 " ]
+    # lockstep: two steps that overlap start together and last as long
+    tail -n +2 s1.csv | sort -t, -k2,2n -k1,1n | awk -F, '
+        { end = $2 + $3 }
+        NR > 1 && $2 == start { if ($3 != dur) bad++; shared++; next }
+        NR > 1 && $2 < last { bad++ }
+        { start = $2; dur = $3; if (end > last) last = end }
+        END { print shared + 0, bad + 0 }' > law
+    read -r shared bad < law
+    [ "$bad" -eq 0 ]
+    [ "$shared" -gt 100 ]
+    # each GPU holds half the experts: more KV blocks than a GPU holding all
+    run simulate --model qwen/qwen3-30b-a3b --gpu H100 --latency-model roofline \
+        --instances 2 --print-config
+    plain=$(echo "$output" | sed -n 's/^num_gpu_blocks: \([0-9]*\).*/\1/p')
+    run simulate --model qwen/qwen3-30b-a3b --gpu H100 --latency-model roofline \
+        --instances 2 --expert-parallel --print-config
+    assert_output --partial "expert_shards: 2"
+    shared_blocks=$(echo "$output" | sed -n 's/^num_gpu_blocks: \([0-9]*\).*/\1/p')
+    [ "$shared_blocks" -gt "$plain" ]
+}
+
+@test "cluster: expert parallelism on one instance is the plain engine" {
+    tool gen-workload --rate 10 -n 300 --seed 2 > w.csv
+    flags="--model qwen/qwen3-30b-a3b --gpu H100 --latency-model roofline"
+    # shellcheck disable=SC2086
+    tool simulate $flags w.csv > a.csv
+    # shellcheck disable=SC2086
+    tool simulate $flags --expert-parallel --instances 1 w.csv > b.csv
+    cmp a.csv b.csv
+}
+
+@test "cluster: expert parallelism needs experts and a model with an expert term" {
+    run simulate --instances 2 --expert-parallel --print-config
+    assert_failure 2
+    assert_output --partial "needs the roofline or physics model"
+    run simulate --instances 2 --expert-parallel --latency-model roofline --print-config
+    assert_failure 2
+    assert_output --partial "needs a model with routed experts"
+    printf 'engine: {expert_parallel: maybe}\n' > bad.yaml
+    run simulate --config bad.yaml --print-config
+    assert_failure 2
+    assert_output --partial "bad.yaml:1"
+}

@@ -73,7 +73,7 @@ TEST(kv_capacity_within_3_percent_of_vllm_logged_counts)
         const struct model_arch *m = catalog_model(&cfg.catalog, runs[i].model);
         CHECK(m != NULL);
         if (!m) continue;
-        int64_t blocks = kv_blocks_from_memory(m, h100, runs[i].tp, 16, 0.9,
+        int64_t blocks = kv_blocks_from_memory(m, h100, runs[i].tp, 1, 16, 0.9,
                                                cfg.engine.activation_reserve_gib);
         double error = fabs((double)(blocks - runs[i].logged)) / (double)runs[i].logged;
         printf("# %s tp%lld: %lld blocks, vLLM logged %lld (%.2f %%)\n", runs[i].model,
@@ -196,7 +196,10 @@ TEST(fp8_models_against_published_sizes)
  * reserve). DeepSeek-V2-Lite at TP 1: (72 - 1.2) GiB less 2 * 15706357760
  * bytes of weights, over 16 * 31104 bytes a block: 89635. Llama-4-Scout
  * needs TP 2 (105.1 GiB of weights); GLM-5.2-FP8 (about 93 GB per GPU at
- * TP 8) does not fit on 8 H100s at all.
+ * TP 8) does not fit on 8 H100s at all. With the experts shared out over
+ * 2 (4) GPUs, each GPU holds half (a quarter) of the 64 routed experts of
+ * 449839104 bytes: 14394851328 (21592276992) bytes more for KV, 118560
+ * (133022) blocks.
  */
 TEST(kv_pools_of_the_new_models_on_h100)
 {
@@ -209,10 +212,13 @@ TEST(kv_pools_of_the_new_models_on_h100)
     if (!h100 || !ds || !scout || !glm) return;
     double reserve = cfg.engine.activation_reserve_gib;
     CHECK_NEAR(reserve, 1.2, 0.0);
-    CHECK_EQ(kv_blocks_from_memory(ds, h100, 1, 16, 0.9, reserve), 89635);
-    CHECK(kv_blocks_from_memory(scout, h100, 1, 16, 0.9, reserve) <= 0);
-    CHECK(kv_blocks_from_memory(scout, h100, 2, 16, 0.9, reserve) > 0);
-    CHECK(kv_blocks_from_memory(glm, h100, 8, 16, 0.9, reserve) <= 0);
+    CHECK_EQ(kv_blocks_from_memory(ds, h100, 1, 1, 16, 0.9, reserve), 89635);
+    CHECK_NEAR(model_routed_expert_bytes(ds, 1), 64 * 449839104.0, 0.0);
+    CHECK_EQ(kv_blocks_from_memory(ds, h100, 1, 2, 16, 0.9, reserve), 118560);
+    CHECK_EQ(kv_blocks_from_memory(ds, h100, 1, 4, 16, 0.9, reserve), 133022);
+    CHECK(kv_blocks_from_memory(scout, h100, 1, 1, 16, 0.9, reserve) <= 0);
+    CHECK(kv_blocks_from_memory(scout, h100, 2, 1, 16, 0.9, reserve) > 0);
+    CHECK(kv_blocks_from_memory(glm, h100, 8, 1, 16, 0.9, reserve) <= 0);
 }
 
 /* Each entry is a model whose layout fields disagree; loading must fail. */

@@ -111,6 +111,52 @@ TEST(roofline_counts_the_experts_a_step_touches)
 }
 
 /*
+ * Expert parallelism over 2 GPUs, the decode step above on one of them
+ * while the other decodes 20 tokens (30 in the group). The routed experts
+ * are 1 GFLOP of the 2 per token: this GPU computes its own 10 tokens'
+ * dense part and half the group's expert work, so decode compute gains
+ * 1e9*(30/2 - 10)/1e8 = 50 us, to 300.1. 30 tokens touch
+ * 8*(1 - 0.75^30) = 7.998571 experts, half of them here: weights
+ * (4e9 + 1e9*3.999286)/2e6 = 3999.6428 us. The exchange: 20 collectives
+ * of 5 us, and the others' 20 tokens (more than the 10 sent) of 1e4 bytes
+ * over 1e5 bytes/us: 102 us. Step: (3999.6428 + 501)/0.8 + 102 = 5727.80.
+ * A GPU of the group with no tokens of its own still reads and computes
+ * its share: compute 1e9*15/1e8/0.25 = 600, memory 3999.6428/0.8, the
+ * exchange 100 + 30*1e4/1e5: 5102.55 us.
+ */
+TEST(roofline_shares_the_experts_out_under_expert_parallelism)
+{
+    struct latency_model m = {.kind = LATENCY_ROOFLINE, .hw = toy_hardware()};
+    m.hw.experts = 8;
+    m.hw.experts_per_token = 2;
+    m.hw.expert_weight_bytes = 1e9;
+    m.hw.expert_flops_per_token = 1e9;
+    m.hw.exchange_bytes_per_token = 1e4;
+    m.hw.exchanges = 20;
+    m.hw.link_latency_us = 5;
+    m.hw.link_bytes_per_us = 1e5;
+    struct step_shape own = decode_only;
+    own.group_decode_tokens = 30;
+    /* not sharded: the group's tokens change nothing */
+    struct step_terms alone, t;
+    struct step_shape plain = decode_only;
+    latency_terms(&m.hw, &plain, &alone);
+    latency_terms(&m.hw, &own, &t);
+    CHECK_NEAR(t.decode_compute, alone.decode_compute, 0.0);
+    CHECK_NEAR(t.weights, alone.weights, 0.0);
+    CHECK_NEAR(t.communication, 0.0, 0.0);
+    m.hw.expert_shards = 2;
+    latency_terms(&m.hw, &own, &t);
+    CHECK_NEAR(t.decode_compute, 300.1, 1e-9);
+    CHECK_NEAR(t.weights, 3999.6428358, 1e-6);
+    CHECK_NEAR(t.kv, 501.0, 1e-9);
+    CHECK_NEAR(t.communication, 102.0, 1e-9);
+    CHECK_EQ(latency_step_us(&m, &own), 5728);
+    struct step_shape idle = {.group_decode_tokens = 30};
+    CHECK_EQ(latency_step_us(&m, &idle), 5103);
+}
+
+/*
  * Physics on the decode step with the all-reduces above: the slower of
  * compute 3*250.1 = 750.3 and memory 1.5*(2000+501) = 3751.5 (memory-bound),
  * plus 1*330 (communication) + 2*64 (all-reduces) + 10*32 (layers) + 20*10
@@ -211,6 +257,13 @@ TEST(catalog_roofline_for_deepseek_v2_lite)
     CHECK_NEAR(l.hw.kv_bytes_per_token, 31104.0, 0.0);
     CHECK_EQ(l.hw.experts, 64);
     CHECK_EQ(l.hw.experts_per_token, 6);
+    /* expert parallelism: 6 picked experts of 224919552 parameters over
+     * their 26 layers; a token's bf16 hidden state of 2048 out and back in
+     * each of the 26 MoE layers */
+    CHECK_NEAR(l.hw.expert_flops_per_token, 2 * 6 * 224919552.0, 0.0);
+    CHECK_NEAR(l.hw.exchange_bytes_per_token, 2 * 26 * 2048 * 2.0, 0.0);
+    CHECK_EQ(l.hw.exchanges, 52);
+    CHECK_EQ(l.hw.expert_shards, 1);
     struct step_shape decode = {.decode_tokens = 1, .requests = 1, .decode_pairs = 100,
                                 .kv_tokens = 100};
     struct step_terms t;
@@ -249,6 +302,7 @@ main(void)
     RUN(roofline_terms_and_steps_by_hand);
     RUN(roofline_charges_the_lm_head_once_per_request);
     RUN(roofline_counts_the_experts_a_step_touches);
+    RUN(roofline_shares_the_experts_out_under_expert_parallelism);
     RUN(physics_step_by_hand);
     RUN(catalog_roofline_for_llama_3_1_8b);
     RUN(catalog_roofline_for_deepseek_v2_lite);

@@ -36,6 +36,8 @@ static const char usage[] =
     "  --no-prefix-caching             disable prefix caching (on by default)\n"
     "  --preemption M                  restart (a victim starts over) or resume (keeps its\n"
     "                                  output, as vLLM does) (restart)\n"
+    "  --expert-parallel               the --instances are one data-parallel group that\n"
+    "                                  shares the routed experts out, in lockstep (off)\n"
     "  --kv-cpu-blocks N               CPU tier for evicted prefix blocks, 0 = none (0)\n"
     "  --kv-cpu-bandwidth-gbs F        host-to-GPU copy bandwidth of a reload (25)\n"
     "  --kv-cpu-latency-us F           fixed cost of a reload (20)\n"
@@ -83,6 +85,7 @@ static const char usage_cluster_and_run[] =
 enum option_id {
     OPT_MODEL = 256, OPT_GPU, OPT_TP, OPT_VLLM, OPT_MAX_SEQS, OPT_MAX_TOKENS, OPT_LONG_PREFILL,
     OPT_MAX_LEN, OPT_BLOCK_SIZE, OPT_GPU_BLOCKS, OPT_UTILIZATION, OPT_NO_CACHING, OPT_PREEMPTION,
+    OPT_EXPERT_PARALLEL,
     OPT_ALPHA,
     OPT_BETA, OPT_CONFIG, OPT_STEPS, OPT_ITL, OPT_HORIZON, OPT_SINGLE, OPT_CHECK, OPT_PRINT, OPT_STATS,
     OPT_VERSION, OPT_LATENCY, OPT_COEFFICIENTS, OPT_KV_CPU_BLOCKS, OPT_KV_CPU_BW, OPT_KV_CPU_LAT,
@@ -106,6 +109,7 @@ static const struct option options[] = {
     {"gpu-memory-utilization", required_argument, NULL, OPT_UTILIZATION},
     {"no-prefix-caching", no_argument, NULL, OPT_NO_CACHING},
     {"preemption", required_argument, NULL, OPT_PREEMPTION},
+    {"expert-parallel", no_argument, NULL, OPT_EXPERT_PARALLEL},
     {"alpha", required_argument, NULL, OPT_ALPHA},
     {"beta", required_argument, NULL, OPT_BETA},
     {"config", required_argument, NULL, OPT_CONFIG},
@@ -234,6 +238,10 @@ print_config(const struct config *cfg, const struct engine_params *p)
            e->num_gpu_blocks ? "" : "   # derived from GPU memory",
            p->enable_prefix_caching ? "true" : "false",
            p->preemption_resume ? "resume" : "restart");
+    printf("expert_parallel: %s\n", e->expert_parallel ? "true" : "false");
+    if (p->lockstep)
+        printf("expert_shards: %" PRId64 "   # the instances, in lockstep\n",
+               p->latency.hw.expert_shards);
     printf("kv_cpu_blocks: %" PRId64 "\n", p->kv_cpu_blocks);
     if (p->kv_cpu_blocks > 0)
         printf("kv_cpu_bandwidth_gbs: %.6g\nkv_cpu_latency_us: %.6g\nkv_bytes_per_token: %.6g\n",
@@ -356,6 +364,7 @@ main(int argc, char **argv)
                 die("--%s: %s: '%s' (want 0.001..1)", option_name(c), why, optarg);
             break;
         case OPT_NO_CACHING: e->enable_prefix_caching = false; break;
+        case OPT_EXPERT_PARALLEL: e->expert_parallel = true; break;
         case OPT_PREEMPTION: {
             bool resume;
             if (config_preemption_parse(optarg, &resume))
@@ -412,7 +421,7 @@ main(int argc, char **argv)
     if (argc - optind > 1) die("at most one input file (try 'simulate --help')");
 
     struct engine_params params;
-    if ((rc = config_resolve_engine(&cfg, &params))) {
+    if ((rc = config_resolve_engine(&cfg, instances > 0 ? instances : 1, &params))) {
         config_free(&cfg);
         return exit_status_of(rc);
     }
