@@ -71,33 +71,31 @@ latency_terms(const struct roofline *hw, const struct step_shape *s, struct step
                                                        : hw->flops_per_pair;
     double flops_decode = (hw->flops_per_token + hw->flops_per_logit) * (double)s->decode_tokens +
                           decode_pair * (double)s->decode_pairs;
-    double weights = hw->dense_weight_bytes +
-                     hw->expert_weight_bytes * experts_touched(hw, s->prefill_tokens + s->decode_tokens);
     double communication = hw->allreduces > 0
                                ? (double)hw->allreduces * hw->link_latency_us +
                                      hw->allreduce_bytes_per_token * tokens / hw->link_bytes_per_us
                                : 0;
-    if (hw->expert_shards > 1) {
-        /* this GPU's share of the routed experts works for the whole group:
-         * own tokens out, the group's share in, and the hidden states of the
-         * others' tokens come in (and its own go out) at every exchange */
-        double shards = (double)hw->expert_shards;
-        int64_t group_prefill = s->group_prefill_tokens > s->prefill_tokens
-                                    ? s->group_prefill_tokens : s->prefill_tokens;
-        int64_t group_decode = s->group_decode_tokens > s->decode_tokens
-                                   ? s->group_decode_tokens : s->decode_tokens;
-        double group = (double)(group_prefill + group_decode);
+    /* the tokens whose routed experts this GPU serves: its own, or under
+     * expert parallelism its share of the lockstep group's (its own included) */
+    double shards = hw->expert_shards > 1 ? (double)hw->expert_shards : 1;
+    int64_t routed_prefill = s->prefill_tokens, routed_decode = s->decode_tokens;
+    if (shards > 1) {
+        if (s->group_prefill_tokens > routed_prefill) routed_prefill = s->group_prefill_tokens;
+        if (s->group_decode_tokens > routed_decode) routed_decode = s->group_decode_tokens;
+        /* own tokens' expert work out, the group's share in; the hidden
+         * states of the others' tokens come in (and its own go out) at
+         * every exchange */
         flops_prefill += hw->expert_flops_per_token *
-                         ((double)group_prefill / shards - (double)s->prefill_tokens);
+                         ((double)routed_prefill / shards - (double)s->prefill_tokens);
         flops_decode += hw->expert_flops_per_token *
-                        ((double)group_decode / shards - (double)s->decode_tokens);
-        weights = hw->dense_weight_bytes + hw->expert_weight_bytes *
-                                               experts_touched(hw, group_prefill + group_decode) /
-                                               shards;
+                        ((double)routed_decode / shards - (double)s->decode_tokens);
+        double group = (double)(routed_prefill + routed_decode);
         double crossing = fmax(tokens * (shards - 1), group - tokens);
         communication += (double)hw->exchanges * hw->link_latency_us +
                          hw->exchange_bytes_per_token * crossing / hw->link_bytes_per_us;
     }
+    double touched = experts_touched(hw, routed_prefill + routed_decode) / shards;
+    double weights = hw->dense_weight_bytes + hw->expert_weight_bytes * touched;
     *out = (struct step_terms){
         .prefill_compute = flops_prefill / hw->peak_flops_per_us,
         .decode_compute = flops_decode / hw->peak_flops_per_us,

@@ -301,6 +301,31 @@ YAML
     [ "$shared_blocks" -gt "$plain" ]
 }
 
+# Both engines' tokens reach each engine's latency: a prompt on each costs
+# each engine more (its share of the experts for both prompts, and the
+# exchange) than the same prompt alone on one engine, and the two steps match.
+@test "cluster: expert parallelism: a group step charges the tokens of every engine" {
+    printf 'id,arrival_us,input_tokens,output_tokens\n0,0,1000,2\n1,0,1000,2\n' > two.csv
+    head -2 two.csv > one.csv
+    flags="--model qwen/qwen3-30b-a3b --gpu H100 --latency-model roofline --instances 2
+           --routing round-robin --expert-parallel"
+    # shellcheck disable=SC2086
+    tool simulate $flags --steps two.steps two.csv > /dev/null
+    # shellcheck disable=SC2086
+    tool simulate $flags --steps one.steps one.csv > /dev/null
+    # the first step: instance 0 prefills (and instance 1 too, in two.steps)
+    run awk -F, 'NR > 1 && $2 == 0 { print $1, $3, $4 }' one.steps
+    [ "${#lines[@]}" -eq 1 ]
+    alone=$(echo "${lines[0]}" | cut -d' ' -f2)
+    [ "${lines[0]}" = "0 $alone 1000" ]
+    run awk -F, 'NR > 1 && $2 == 0 { print $1, $3, $4 }' two.steps
+    [ "${#lines[@]}" -eq 2 ]
+    together=$(echo "${lines[0]}" | cut -d' ' -f2)
+    [ "${lines[0]}" = "0 $together 1000" ]
+    [ "${lines[1]}" = "1 $together 1000" ]
+    [ "$together" -gt "$alone" ]
+}
+
 @test "cluster: expert parallelism on one instance is the plain engine" {
     tool gen-workload --rate 10 -n 300 --seed 2 > w.csv
     flags="--model qwen/qwen3-30b-a3b --gpu H100 --latency-model roofline"
