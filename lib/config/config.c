@@ -143,7 +143,8 @@ static int
 load_gpus(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog *c)
 {
     static const char *const keys[] = {"memory_gib",  "bf16_tflops", "fp8_tflops",
-                                       "bandwidth_tbs", "link_gbs", "link_latency_us",
+                                       "matmul_tflops", "bandwidth_tbs", "link_gbs",
+                                       "link_latency_us",
                                        "mfu_prefill", "mfu_decode", "memory_efficiency",
                                        NULL};
     if (yaml_expect(doc, n, YAML_MAP, "gpus")) return ERR_CONFIG;
@@ -162,6 +163,7 @@ load_gpus(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog 
         if (yaml_get_double(doc, g, "memory_gib", 1e-3, 1e6, &s->memory_gib) ||
             yaml_get_double(doc, g, "bf16_tflops", 0, 1e9, &s->bf16_tflops) ||
             yaml_get_double(doc, g, "fp8_tflops", 0, 1e9, &s->fp8_tflops) ||
+            yaml_get_double(doc, g, "matmul_tflops", 0, 1e9, &s->matmul_tflops) ||
             yaml_get_double(doc, g, "bandwidth_tbs", 0, 1e6, &s->bandwidth_tbs) ||
             yaml_get_double(doc, g, "link_gbs", 0, 1e9, &s->link_gbs) ||
             yaml_get_double(doc, g, "link_latency_us", 0, 1e9, &s->link_latency_us) ||
@@ -308,16 +310,23 @@ load_coefficients(const struct yaml_doc *doc, const struct yaml_node *n, struct 
 static int
 load_roofline(const struct yaml_doc *doc, const struct yaml_node *n, struct roofline_defaults *d)
 {
-    static const char *const keys[] = {"mfu_prefill", "mfu_decode", "memory_efficiency",
-                                       "link_gbs", "link_latency_us", NULL};
-    return yaml_expect(doc, n, YAML_MAP, "roofline") || yaml_check_keys(doc, n, keys) ||
-                   yaml_get_double(doc, n, "mfu_prefill", 1e-6, 1, &d->mfu_prefill) ||
-                   yaml_get_double(doc, n, "mfu_decode", 1e-6, 1, &d->mfu_decode) ||
-                   yaml_get_double(doc, n, "memory_efficiency", 1e-6, 1, &d->memory_efficiency) ||
-                   yaml_get_double(doc, n, "link_gbs", 1e-6, 1e9, &d->link_gbs) ||
-                   yaml_get_double(doc, n, "link_latency_us", 0, 1e9, &d->link_latency_us)
-               ? ERR_CONFIG
-               : 0;
+    static const char *const keys[] = {"mfu_prefill",     "mfu_decode",  "memory_efficiency",
+                                       "link_gbs",        "link_latency_us", "measured_on",
+                                       NULL};
+    const char *on = NULL;
+    if (yaml_expect(doc, n, YAML_MAP, "roofline") || yaml_check_keys(doc, n, keys) ||
+        yaml_get_double(doc, n, "mfu_prefill", 1e-6, 1, &d->mfu_prefill) ||
+        yaml_get_double(doc, n, "mfu_decode", 1e-6, 1, &d->mfu_decode) ||
+        yaml_get_double(doc, n, "memory_efficiency", 1e-6, 1, &d->memory_efficiency) ||
+        yaml_get_double(doc, n, "link_gbs", 1e-6, 1e9, &d->link_gbs) ||
+        yaml_get_double(doc, n, "link_latency_us", 0, 1e9, &d->link_latency_us) ||
+        yaml_get_string(doc, n, "measured_on", &on))
+        return ERR_CONFIG;
+    if (on) {
+        free(d->measured_on);
+        if (!(d->measured_on = strdup(on))) return internal_error("out of memory");
+    }
+    return 0;
 }
 
 /* physics: {alpha: [a0, a1, a2], <term>: k, ..., source: text}; every term required. */
@@ -473,6 +482,9 @@ resolve_latency(const struct config *cfg, enum latency_kind kind, struct latency
         if (g->bf16_tflops <= 0 || g->bandwidth_tbs <= 0)
             return config_error("GPU '%s' needs bf16_tflops and bandwidth_tbs for the %s model",
                                 e->gpu, latency_kind_name(kind));
+        if (c->roofline.measured_on && !catalog_gpu(c, c->roofline.measured_on))
+            return config_error("roofline: measured_on names GPU '%s', which the catalog lacks",
+                                c->roofline.measured_on);
         catalog_roofline(c, m, g, e->tp, &l.hw);
         if (kind == LATENCY_PHYSICS) {
             if (!c->physics.present)

@@ -18,6 +18,7 @@ catalog_free(struct catalog *c)
         free(c->coefficients[i].source);
     }
     free(c->physics.source);
+    free(c->roofline.measured_on);
     free(c->gpus);
     free(c->models);
     free(c->coefficients);
@@ -190,6 +191,22 @@ model_routed_expert_bytes(const struct model_arch *m, int64_t tp)
     return (double)m->experts * one_expert_parameters(m) * (double)m->weight_bytes / (double)tp;
 }
 
+/*
+ * The factor by which the default MFUs, measured on one GPU, carry over to g:
+ * the share of its data-sheet bf16 peak that g's measured matmuls reach, over
+ * the same share on the GPU they were measured on; 1 where either is unknown.
+ */
+double
+catalog_mfu_scale(const struct catalog *c, const struct gpu_spec *g)
+{
+    const char *on = c->roofline.measured_on;
+    const struct gpu_spec *ref = on ? catalog_gpu(c, on) : NULL;
+    if (!ref || ref->matmul_tflops <= 0 || ref->bf16_tflops <= 0 || g->matmul_tflops <= 0 ||
+        g->bf16_tflops <= 0)
+        return 1;
+    return (g->matmul_tflops / g->bf16_tflops) / (ref->matmul_tflops / ref->bf16_tflops);
+}
+
 void
 catalog_roofline(const struct catalog *c, const struct model_arch *m, const struct gpu_spec *g,
                  int64_t tp, struct roofline *out)
@@ -217,6 +234,7 @@ catalog_roofline(const struct catalog *c, const struct model_arch *m, const stru
         decode_pair = 2.0 * heads * (2 * latent + rope) * layers / t + indexer;
     }
     double link = g->link_gbs > 0 ? g->link_gbs : d->link_gbs;
+    double scale = catalog_mfu_scale(c, g);
     *out = (struct roofline){
         .flops_per_token = 2 * (model_active_matmul_parameters(m) - logit - replicated_active) / t +
                            2 * replicated_active,
@@ -241,8 +259,8 @@ catalog_roofline(const struct catalog *c, const struct model_arch *m, const stru
         .bandwidth_bytes_per_us = g->bandwidth_tbs * 1e6,
         .link_bytes_per_us = link * 1e3,
         .link_latency_us = g->link_latency_us > 0 ? g->link_latency_us : d->link_latency_us,
-        .mfu_prefill = g->mfu_prefill > 0 ? g->mfu_prefill : d->mfu_prefill,
-        .mfu_decode = g->mfu_decode > 0 ? g->mfu_decode : d->mfu_decode,
+        .mfu_prefill = g->mfu_prefill > 0 ? g->mfu_prefill : fmin(1, d->mfu_prefill * scale),
+        .mfu_decode = g->mfu_decode > 0 ? g->mfu_decode : fmin(1, d->mfu_decode * scale),
         .memory_efficiency = g->memory_efficiency > 0 ? g->memory_efficiency : d->memory_efficiency,
     };
 }

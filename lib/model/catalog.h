@@ -23,6 +23,8 @@ struct gpu_spec {
     double memory_gib;
     double bf16_tflops;
     double fp8_tflops;
+    /* measured bf16 matmul rate, 0 = unknown (docs/latency-models.md) */
+    double matmul_tflops;
     double bandwidth_tbs;
     /* roofline: GPU-to-GPU link (tensor parallel all-reduces) and, when
      * not 0, this GPU's own efficiencies (else the roofline defaults) */
@@ -30,9 +32,15 @@ struct gpu_spec {
     double mfu_prefill, mfu_decode, memory_efficiency;
 };
 
-/* Roofline efficiencies used where a GPU names none, and the source. */
+/*
+ * Roofline efficiencies used where a GPU names none, and the GPU they were
+ * measured on (NULL = none named): on a GPU whose matmul rate is measured the
+ * two MFUs are scaled by how much of its data-sheet peak that rate reaches,
+ * against the same share on measured_on.
+ */
 struct roofline_defaults {
     double mfu_prefill, mfu_decode, memory_efficiency, link_gbs, link_latency_us;
+    char *measured_on;
 };
 
 /* The one physics coefficient set (docs/latency-models.md). */
@@ -103,6 +111,8 @@ const struct coefficient_set *catalog_coefficients(const struct catalog *catalog
                                                    const char *model, const char *gpu, int64_t tp,
                                                    const char *version);
 
+/* The factor the roofline's default MFUs are scaled by on gpu (struct roofline_defaults). */
+double catalog_mfu_scale(const struct catalog *catalog, const struct gpu_spec *gpu);
 /* The roofline view of model on gpu under tensor parallelism tp. */
 void catalog_roofline(const struct catalog *catalog, const struct model_arch *model,
                       const struct gpu_spec *gpu, int64_t tp, struct roofline *out);

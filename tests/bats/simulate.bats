@@ -326,6 +326,33 @@ refused() {
     [ "$(printf '%s\n' "$stderr" | wc -l)" -gt 5 ]
 }
 
+@test "simulate: a GPU's measured matmul rate scales the generic MFUs; bad values are refused" {
+    cd "$BATS_TEST_TMPDIR"
+    # a new card at half its data-sheet peak in matmuls, against the H100's 745.6 of 989.5:
+    # 0.45 * 0.5 / (745.6 / 989.5) = 0.298602, 0.30 * 0.5 / 0.753512 = 0.199068
+    printf 'gpus:\n  HALF: {memory_gib: 48, bf16_tflops: 400, matmul_tflops: 200, bandwidth_tbs: 1}\n' > half.yaml
+    run tool simulate --model meta-llama/llama-3.1-8b-instruct --gpu HALF --latency-model roofline \
+        --config half.yaml --print-config
+    assert_success
+    assert_line '  mfu_prefill: 0.298602'
+    assert_line '  mfu_decode: 0.199068'
+    # its own MFU wins over the scaled one
+    printf 'gpus:\n  HALF: {mfu_prefill: 0.7}\n' > own.yaml
+    run tool simulate --model meta-llama/llama-3.1-8b-instruct --gpu HALF --latency-model roofline \
+        --config half.yaml --config own.yaml --print-config
+    assert_line '  mfu_prefill: 0.7'
+    assert_line '  mfu_decode: 0.199068'
+    printf 'gpus:\n  HALF: {matmul_tflops: -5}\n' > negative.yaml
+    run --separate-stderr tool simulate --gpu HALF --latency-model roofline \
+        --config half.yaml --config negative.yaml --print-config
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"negative.yaml:2"*"matmul_tflops"* ]]
+    printf 'roofline: {measured_on: NOPE}\n' > nope.yaml
+    run --separate-stderr tool simulate --latency-model roofline --config nope.yaml --print-config
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"measured_on"*"NOPE"* ]]
+}
+
 @test "simulate: a --config file with an unknown key or a wrong type names FILE:LINE" {
     cfg="$BATS_TEST_TMPDIR/engine.yaml"
     printf 'version: 1\nengine:\n  max_num_seqs: 4\n  max_num_sequences: 8\n' > "$cfg"

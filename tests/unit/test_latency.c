@@ -11,6 +11,8 @@
 #include "config/config.h"
 #include "model/latency.h"
 
+#include <string.h>
+
 static struct roofline
 toy_hardware(void)
 {
@@ -220,6 +222,48 @@ TEST(catalog_roofline_for_llama_3_1_8b)
 }
 
 /*
+ * The generic MFUs (0.45 prefill, 0.30 decode, measured on the H100) carry
+ * over to a GPU with a measured matmul rate in proportion to the share of
+ * its data-sheet peak it reaches, against the H100's 745.6 of 989.5:
+ * RTX 4090 158.7/165.2 -> 0.45 * (158.7/165.2) / (745.6/989.5) = 0.573706;
+ * RTX PRO 6000 335.3/503.8 -> 0.45 * 0.665542 / 0.753512 = 0.397464.
+ * A GPU with MFUs of its own (the H100, the A100) keeps them; one without a
+ * matmul rate (the H200) takes the generic ones as they are, and so does
+ * every GPU when the reference has no matmul rate.
+ */
+TEST(generic_mfus_scale_with_the_measured_matmul_share)
+{
+    struct config cfg;
+    CHECK_EQ(config_load(&cfg, NULL, 0), 0);
+    const struct model_arch *m = catalog_model(&cfg.catalog, "meta-llama/llama-3.1-8b-instruct");
+    CHECK(m != NULL);
+    if (!m) return;
+    struct { const char *gpu; double prefill, decode; } want[] = {
+        {"RTX4090", 0.45 * (158.7 / 165.2) / (745.6 / 989.5), 0.30 * (158.7 / 165.2) / (745.6 / 989.5)},
+        {"RTXPRO6000", 0.45 * (335.3 / 503.8) / (745.6 / 989.5), 0.30 * (335.3 / 503.8) / (745.6 / 989.5)},
+        {"H100", 0.45, 0.30},
+        {"A100-80", 0.38, 0.18},
+        {"H200", 0.45, 0.30},
+    };
+    struct roofline hw;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const struct gpu_spec *g = catalog_gpu(&cfg.catalog, want[i].gpu);
+        CHECK(g != NULL);
+        if (!g) continue;
+        catalog_roofline(&cfg.catalog, m, g, 1, &hw);
+        CHECK_NEAR(hw.mfu_prefill, want[i].prefill, 1e-12);
+        CHECK_NEAR(hw.mfu_decode, want[i].decode, 1e-12);
+    }
+    CHECK_NEAR(want[0].prefill, 0.573706, 1e-6); /* the figure docs/latency-models.md gives */
+    /* without the reference's matmul rate nothing is scaled */
+    for (size_t i = 0; i < cfg.catalog.num_gpus; i++)
+        if (!strcmp(cfg.catalog.gpus[i].name, "H100")) cfg.catalog.gpus[i].matmul_tflops = 0;
+    catalog_roofline(&cfg.catalog, m, catalog_gpu(&cfg.catalog, "RTX4090"), 1, &hw);
+    CHECK_NEAR(hw.mfu_prefill, 0.45, 1e-12);
+    config_free(&cfg);
+}
+
+/*
  * The catalog's roofline for DeepSeek-V2-Lite on H100 (its parameter
  * counts are derived in test_catalog.c: 2451308544 active, 27 replicated
  * KV down-projections of 2048*576 = 1179648):
@@ -306,6 +350,7 @@ main(void)
     RUN(physics_step_by_hand);
     RUN(catalog_roofline_for_llama_3_1_8b);
     RUN(catalog_roofline_for_deepseek_v2_lite);
+    RUN(generic_mfus_scale_with_the_measured_matmul_share);
     RUN(decode_pairs_have_their_own_cost_when_given);
     return check_done();
 }
