@@ -111,8 +111,6 @@ const struct coefficient_set *catalog_coefficients(const struct catalog *catalog
                                                    const char *model, const char *gpu, int64_t tp,
                                                    const char *version);
 
-/* The factor the roofline's default MFUs are scaled by on gpu (struct roofline_defaults). */
-double catalog_mfu_scale(const struct catalog *catalog, const struct gpu_spec *gpu);
 /* The roofline view of model on gpu under tensor parallelism tp. */
 void catalog_roofline(const struct catalog *catalog, const struct model_arch *model,
                       const struct gpu_spec *gpu, int64_t tp, struct roofline *out);
