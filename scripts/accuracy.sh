@@ -184,6 +184,10 @@ compute() {
     # matmul rates (docs/latency-models.md): what the roofline gave before the scaling
     : > "$work/unscaled.tsv"
     : > "$work/best-size.tsv"
+    # the same rule on each card's best matrix size instead of the mean of the four
+    # (the maxima of the figures defaults.yaml lists)
+    printf 'gpus:\n  H100: {matmul_tflops: 797.51}\n  RTX4090: {matmul_tflops: 164.81}\n  RTXPRO6000: {matmul_tflops: 368.43}\n' \
+        > "$work/best-size.yaml"
     for dir in "$work"/lss/*/; do
         name=$(basename "$dir")
         case $name in *-A3B-*) continue ;; esac # shown apart, with expert parallelism
@@ -194,11 +198,7 @@ compute() {
         bin/calibrate compare "$dir/measured.csv" "$dir/simulated-unscaled.csv" |
             jq -r --arg run "$name" '[$run, .ttft_ms.relative_error.mean, .tpot_ms.relative_error.mean] | @tsv' \
             >> "$work/unscaled.tsv"
-        # the same rule on each card's best matrix size instead of the mean of the four
-        # (the maxima of the figures defaults.yaml lists)
-        printf 'gpus:\n  H100: {matmul_tflops: 797.51}\n  RTX4090: {matmul_tflops: 164.81}\n  RTXPRO6000: {matmul_tflops: 368.43}\n' \
-            > "$dir/best-size.yaml"
-        bin/simulate --config "$dir/engine.yaml" --config "$dir/best-size.yaml" \
+        bin/simulate --config "$dir/engine.yaml" --config "$work/best-size.yaml" \
             --latency-model roofline "$dir/requests.csv" > "$dir/simulated-best-size.csv"
         bin/calibrate compare "$dir/measured.csv" "$dir/simulated-best-size.csv" |
             jq -r --arg run "$name" '[$run, .ttft_ms.relative_error.mean] | @tsv' >> "$work/best-size.tsv"
