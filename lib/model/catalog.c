@@ -191,13 +191,8 @@ model_routed_expert_bytes(const struct model_arch *m, int64_t tp)
     return (double)m->experts * one_expert_parameters(m) * (double)m->weight_bytes / (double)tp;
 }
 
-/*
- * The factor by which the default MFUs, measured on one GPU, carry over to g:
- * the share of its data-sheet bf16 peak that g's measured matmuls reach, over
- * the same share on the GPU they were measured on; 1 where either is unknown.
- */
-static double
-mfu_scale(const struct catalog *c, const struct gpu_spec *g)
+double
+catalog_mfu_scale(const struct catalog *c, const struct gpu_spec *g)
 {
     const char *on = c->roofline.measured_on;
     const struct gpu_spec *ref = on ? catalog_gpu(c, on) : NULL;
@@ -234,7 +229,7 @@ catalog_roofline(const struct catalog *c, const struct model_arch *m, const stru
         decode_pair = 2.0 * heads * (2 * latent + rope) * layers / t + indexer;
     }
     double link = g->link_gbs > 0 ? g->link_gbs : d->link_gbs;
-    double scale = mfu_scale(c, g);
+    double scale = catalog_mfu_scale(c, g);
     *out = (struct roofline){
         .flops_per_token = 2 * (model_active_matmul_parameters(m) - logit - replicated_active) / t +
                            2 * replicated_active,

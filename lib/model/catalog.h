@@ -111,6 +111,12 @@ const struct coefficient_set *catalog_coefficients(const struct catalog *catalog
                                                    const char *model, const char *gpu, int64_t tp,
                                                    const char *version);
 
+/* The factor by which the roofline defaults' MFUs, measured on
+ * roofline.measured_on, carry over to gpu: the share of its data-sheet bf16
+ * peak that its measured matmuls reach, over the same share on the GPU they
+ * were measured on; 1 where either is unknown. */
+double catalog_mfu_scale(const struct catalog *catalog, const struct gpu_spec *gpu);
+
 /* The roofline view of model on gpu under tensor parallelism tp. */
 void catalog_roofline(const struct catalog *catalog, const struct model_arch *model,
                       const struct gpu_spec *gpu, int64_t tp, struct roofline *out);

@@ -336,6 +336,8 @@ refused() {
     assert_success
     assert_line '  mfu_prefill: 0.298602'
     assert_line '  mfu_decode: 0.199068'
+    # and says where they come from: 0.5 / 0.753512 = 0.66356
+    assert_line '  mfu_source: roofline defaults x 0.66356: matmuls reach 200 of 400 TFLOP/s here, 745.6 of 989.5 on H100'
     # its own MFU wins over the scaled one
     printf 'gpus:\n  HALF: {mfu_prefill: 0.7}\n' > own.yaml
     run tool simulate --model meta-llama/llama-3.1-8b-instruct --gpu HALF --latency-model roofline \
@@ -343,6 +345,14 @@ refused() {
     assert_success
     assert_line '  mfu_prefill: 0.7'
     assert_line '  mfu_decode: 0.199068'
+    assert_line --partial '; mfu_prefill the GPU'"'"'s own'
+    # a GPU with MFUs of its own, and one with no matmul rate, take nothing from the scale
+    run tool simulate --gpu H100 --latency-model roofline --print-config
+    assert_success
+    assert_line "  mfu_source: the GPU's own"
+    run tool simulate --gpu H200 --latency-model roofline --print-config
+    assert_success
+    assert_line '  mfu_source: roofline defaults'
     printf 'gpus:\n  HALF: {matmul_tflops: -5}\n' > negative.yaml
     refused "negative.yaml:2" --gpu HALF --latency-model roofline --config half.yaml --config negative.yaml
     [[ "$stderr" == *"matmul_tflops"* ]]

@@ -182,6 +182,30 @@ copy_text(int id, char *dst, size_t size, const char *text)
     strcpy(dst, text);
 }
 
+/* Where the roofline's MFUs come from: the GPU's own, or the roofline
+ * defaults, scaled by the GPU's measured matmul share where it has one. */
+static void
+print_mfu_source(const struct catalog *c, const struct gpu_spec *g)
+{
+    bool own_prefill = g->mfu_prefill > 0, own_decode = g->mfu_decode > 0;
+    if (own_prefill && own_decode) {
+        printf("  mfu_source: the GPU's own\n");
+        return;
+    }
+    printf("  mfu_source: roofline defaults");
+    double scale = catalog_mfu_scale(c, g);
+    if (scale != 1) {
+        /* a scale other than 1 means the GPU named by measured_on has a matmul rate */
+        const struct gpu_spec *ref = catalog_gpu(c, c->roofline.measured_on);
+        printf(" x %.6g: matmuls reach %.6g of %.6g TFLOP/s here, %.6g of %.6g on %s", scale,
+               g->matmul_tflops, g->bf16_tflops, ref->matmul_tflops, ref->bf16_tflops,
+               c->roofline.measured_on);
+    }
+    if (own_prefill || own_decode)
+        printf("; %s the GPU's own", own_prefill ? "mfu_prefill" : "mfu_decode");
+    printf("\n");
+}
+
 static void
 print_latency(const struct config *cfg, const struct latency_model *l)
 {
@@ -209,6 +233,7 @@ print_latency(const struct config *cfg, const struct latency_model *l)
            h->kv_bytes_per_token, h->allreduces, h->peak_flops_per_us / 1e6,
            h->bandwidth_bytes_per_us / 1e6, h->link_bytes_per_us / 1e3, h->mfu_prefill,
            h->mfu_decode, h->memory_efficiency);
+    print_mfu_source(&cfg->catalog, catalog_gpu(&cfg->catalog, e->gpu));
     /* latent attention decodes in its absorbed form, at another cost per pair */
     if (h->flops_per_decode_pair > 0 && h->flops_per_decode_pair != h->flops_per_pair)
         printf("  flops_per_decode_pair: %.6g\n", h->flops_per_decode_pair);
