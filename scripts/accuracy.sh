@@ -172,6 +172,10 @@ compute() {
             --max-num-batched-tokens 8192 --max-num-seqs 1024 "$work/h100-moe-requests.csv" |
             bin/summarize | jq -r '[.ttft_ms.mean, .ttft_ms.p50, .ttft_ms.p99, .tpot_ms.mean, .duration_s] | @tsv'
     done | paste - - > "$work/h100-moe.tsv"
+    # the ends of the first three steps (ms): the first wave's prompts have their
+    # first tokens at one of them
+    awk -F, 'NR > 1 && NR <= 4 { printf "%s%.0f", (NR > 2 ? "\t" : ""), ($2 + $3) / 1000 } END { print "" }' \
+        "$work/h100-moe-steps.csv" > "$work/h100-moe-waves.tsv"
 
     # The RTX 4090's prefill rate in its run's first seconds: the most prompt
     # tokens per second whose first token had come by some moment of the first
@@ -230,6 +234,9 @@ compute() {
 compute
 
 pct() { awk -v x="$1" 'BEGIN { printf "%+.1f %%", 100 * x }'; }
+num() { awk -v f="$1" -v x="$2" 'BEGIN { printf f, x }'; }                # FORMAT X
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }      # A / B
+rel() { pct "$(awk -v s="$1" -v m="$2" 'BEGIN { print s / m - 1 }')"; }  # SIMULATED MEASURED
 median_abs() { # KIND COLUMN: median of |value| over held-out rows
     awk -F'\t' -v c="$2" '$2 == "held-out" { v = $c < 0 ? -$c : $c; print v }' "$work/$1.tsv" | sort -g |
         awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit } m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m }'
@@ -473,8 +480,8 @@ tmp=$out.tmp
     fi
     if [ -s "$work/rtx4090.tsv" ]; then
         echo "  The run itself says the card's prompts ran faster still."
-        echo "  $(awk -v t="$at" 'BEGIN { printf "%.1f", t }') s after the first arrival, $n prompts"
-        echo "  ($tokens tokens) had their first token: at least $(awk -v r="$rate" 'BEGIN { printf "%.0f", r }') prompt tokens/s, while the server"
+        echo "  $(num %.1f "$at") s after the first arrival, $n prompts"
+        echo "  ($tokens tokens) had their first token: at least $(num %.0f "$rate") prompt tokens/s, while the server"
         echo "  decoded as well (computed from requests.jsonl by this script). At the roofline's"
         echo "  $(awk -v f="$fpt" 'BEGIN { printf "%.1f", f / 1e9 }') GFLOP per prompt token that is $(awk -v s="$share" 'BEGIN { printf "%.0f", 100 * s }') % of the $peak TFLOP/s that NVIDIA's"
         echo "  data sheet gives for bf16 with fp32 accumulation, at least. With mfu_prefill set"
@@ -495,8 +502,8 @@ tmp=$out.tmp
         echo "  throughput is too high, and at this load TTFT, set by a queue of a few seconds"
         echo "  at the peak, is the most sensitive figure. Where it is too fast: leaving out"
         echo "  the server's first two prompts, which may carry start-up costs (the very first,"
-        echo "  $in0 tokens, took $(awk -v x="$real0" 'BEGIN { printf "%.0f", x }') ms from scheduling to first token against the"
-        echo "  simulation's $(awk -v x="$sim0" 'BEGIN { printf "%.0f", x }') ms), requests 2 to 29 took a median $moe_later ms longer from"
+        echo "  $in0 tokens, took $(num %.0f "$real0") ms from scheduling to first token against the"
+        echo "  simulation's $(num %.0f "$sim0") ms), requests 2 to 29 took a median $moe_later ms longer from"
         echo "  scheduling to first token than simulated; on the dense Llama-3.1-8B run on the"
         echo "  same card, $dense_later ms (both computed from the files by this script; a"
         echo "  negative figure is a simulation too slow). So each prompt of the MoE engines"
@@ -507,8 +514,9 @@ tmp=$out.tmp
     fi
     if [ -s "$work/h100-moe.tsv" ]; then
         IFS="$(printf '\t')" read -r httft hp50 hp99 htpot hdur sttft sp50 sp99 _ < "$work/h100-moe.tsv"
-        rel() { awk -v s="$1" -v m="$2" 'BEGIN { printf "%+.1f %%", 100 * (s / m - 1) }'; }
-        ms() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
+        IFS="$(printf '\t')" read -r end1 end2 end3 < "$work/h100-moe-waves.tsv"
+        # measured, as pull request 23151 reports them
+        mttft=267.22 mp50=300.05 mp99=454.62 mtpot=13.18 mdur=137.30
         echo
         echo "  The same shortfall shows on one H100 with neither data nor expert parallelism,"
         echo "  in a public benchmark of Qwen3-30B-A3B (same layers and experts) with vLLM's"
@@ -521,11 +529,11 @@ tmp=$out.tmp
         echo
         echo "  | | measured | roofline | error |"
         echo "  |---|---|---|---|"
-        echo "  | mean TTFT | 267.22 ms | $(ms "$httft") ms | $(rel "$httft" 267.22) |"
-        echo "  | median TTFT | 300.05 ms | $(ms "$hp50") ms | $(rel "$hp50" 300.05) |"
-        echo "  | p99 TTFT | 454.62 ms | $(ms "$hp99") ms | $(rel "$hp99" 454.62) |"
-        echo "  | mean TPOT | 13.18 ms | $(awk -v x="$htpot" 'BEGIN { printf "%.2f", x }') ms | $(rel "$htpot" 13.18) |"
-        echo "  | duration | 137.30 s | $(awk -v x="$hdur" 'BEGIN { printf "%.1f", x }') s | $(rel "$hdur" 137.30) |"
+        echo "  | mean TTFT | $mttft ms | $(num %.0f "$httft") ms | $(rel "$httft" $mttft) |"
+        echo "  | median TTFT | $mp50 ms | $(num %.0f "$hp50") ms | $(rel "$hp50" $mp50) |"
+        echo "  | p99 TTFT | $mp99 ms | $(num %.0f "$hp99") ms | $(rel "$hp99" $mp99) |"
+        echo "  | mean TPOT | $mtpot ms | $(num %.2f "$htpot") ms | $(rel "$htpot" $mtpot) |"
+        echo "  | duration | $mdur s | $(num %.1f "$hdur") s | $(rel "$hdur" $mdur) |"
         echo
         echo "  TTFT too low by more than half and decode a few per cent too fast, as on the"
         echo "  RTX PRO 6000: the missing cost travels with the model on vLLM (its expert"
@@ -534,20 +542,14 @@ tmp=$out.tmp
         echo "  aggregate result from another vLLM version, and its TTFT distribution (a"
         echo "  median above the mean, a p99 1.5 times the median) is not what slower prompts"
         echo "  give in the simulation. With the H100's mfu_prefill at 0.15 instead of 0.45"
-        echo "  the roofline's mean TTFT is $(ms "$sttft") ms and its median $(ms "$sp50") ms, but its p99"
-        echo "  $(ms "$sp99") ms: the first wave of 10 prompts, sent together, waits longest."
-        # the ends of the simulation's first three steps: the first wave's prompts
-        # have their first tokens at one of them
-        ends=$(awk -F, 'NR > 1 && NR <= 4 { t = $2 + $3; printf "%s%.0f", (NR > 2 ? " " : ""), t / 1000 }' \
-            "$work/h100-moe-steps.csv")
-        # shellcheck disable=SC2086 # three numbers
-        set -- $ends
+        echo "  the roofline's mean TTFT is $(num %.0f "$sttft") ms and its median $(num %.0f "$sp50") ms, but its p99"
+        echo "  $(num %.0f "$sp99") ms: the first wave of 10 prompts, sent together, waits longest."
         echo "  The measured figures do fit waves that stay together, every wave's prompts"
         echo "  sent at once and each prompt's first token at the end of the first, second or"
         echo "  third step of the wave, as in the simulation's first wave (steps ending at"
-        echo "  $1, $2 and $3 ms). On that reading the measured median (the second step's end)"
-        echo "  puts the wave's first two steps at $(awk -v m=300.05 -v s="$2" 'BEGIN { printf "%.1f", m / s }') times the roofline's time, and the p99 (the"
-        echo "  third's) all three at $(awk -v m=454.62 -v s="$3" 'BEGIN { printf "%.1f", m / s }') times."
+        echo "  $end1, $end2 and $end3 ms). On that reading the measured median (the second step's end)"
+        echo "  puts the wave's first two steps at $(ratio $mp50 "$end2") times the roofline's time, and the p99 (the"
+        echo "  third's) all three at $(ratio $mp99 "$end3") times."
     fi
     echo
     echo "Physics, whose constants were fitted on H100 hosts, gives too low a TTFT on every"

@@ -345,7 +345,7 @@ refused() {
     assert_success
     assert_line '  mfu_prefill: 0.7'
     assert_line '  mfu_decode: 0.199068'
-    assert_line --partial '; mfu_prefill the GPU'"'"'s own'
+    assert_line "  mfu_source: roofline defaults x 0.66356: matmuls reach 200 of 400 TFLOP/s here, 745.6 of 989.5 on H100; mfu_prefill the GPU's own"
     # a GPU with MFUs of its own, and one with no matmul rate, take nothing from the scale
     run tool simulate --gpu H100 --latency-model roofline --print-config
     assert_success
