@@ -146,7 +146,7 @@ load_gpus(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog 
                                        "matmul_tflops", "bandwidth_tbs", "link_gbs",
                                        "link_latency_us",
                                        "mfu_prefill", "mfu_decode", "memory_efficiency",
-                                       NULL};
+                                       "mfu_experts", NULL};
     if (yaml_expect(doc, n, YAML_MAP, "gpus")) return ERR_CONFIG;
     for (size_t i = 0; i < n->count; i++) {
         const struct yaml_node *g = n->items[i];
@@ -169,7 +169,8 @@ load_gpus(const struct yaml_doc *doc, const struct yaml_node *n, struct catalog 
             yaml_get_double(doc, g, "link_latency_us", 0, 1e9, &s->link_latency_us) ||
             yaml_get_double(doc, g, "mfu_prefill", 0, 1, &s->mfu_prefill) ||
             yaml_get_double(doc, g, "mfu_decode", 0, 1, &s->mfu_decode) ||
-            yaml_get_double(doc, g, "memory_efficiency", 0, 1, &s->memory_efficiency))
+            yaml_get_double(doc, g, "memory_efficiency", 0, 1, &s->memory_efficiency) ||
+            yaml_get_double(doc, g, "mfu_experts", 0, 1, &s->mfu_experts))
             return ERR_CONFIG;
         if (!known && !yaml_get(g, "memory_gib"))
             return config_error("%s:%ld: GPU '%s' needs memory_gib", doc->name, g->line, s->name);
@@ -182,7 +183,8 @@ static int
 check_model_layout(const struct yaml_doc *doc, const struct yaml_node *g, const char *id,
                    struct model_arch *m)
 {
-    static const char *const moe[] = {"moe_intermediate", "shared_experts", "dense_layers", NULL};
+    static const char *const moe[] = {"moe_intermediate", "shared_experts", "dense_layers",
+                                      "mfu_experts", NULL};
     static const char *const mla[] = {"q_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
                                       "v_head_dim", "index_heads", "index_head_dim", NULL};
     for (const char *const *k = moe; *k; k++)
@@ -223,7 +225,7 @@ load_models(const struct yaml_doc *doc, const struct yaml_node *n, struct catalo
         "experts_per_token", "moe_intermediate", "shared_experts", "dense_layers", "kv_lora_rank",
         "q_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "index_heads",
         "index_head_dim", "max_model_len", "tied_embeddings", "weight_bytes",
-        "attention_weight_bytes", "embedding_weight_bytes", NULL};
+        "attention_weight_bytes", "embedding_weight_bytes", "mfu_experts", NULL};
     static const char *const required[] = {"layers", "hidden", "heads", "kv_heads",
                                            "intermediate", "vocab", "max_model_len", NULL};
     if (yaml_expect(doc, n, YAML_MAP, "models")) return ERR_CONFIG;
@@ -264,6 +266,7 @@ load_models(const struct yaml_doc *doc, const struct yaml_node *n, struct catalo
         m->attention_weight_bytes = m->embedding_weight_bytes = m->weight_bytes;
         if (yaml_get_i64(doc, g, "attention_weight_bytes", 1, 8, &m->attention_weight_bytes) ||
             yaml_get_i64(doc, g, "embedding_weight_bytes", 1, 8, &m->embedding_weight_bytes) ||
+            yaml_get_double(doc, g, "mfu_experts", 1e-6, 1, &m->mfu_experts) ||
             check_model_layout(doc, g, n->keys[i], m))
             return ERR_CONFIG;
         if (!m->head_dim) m->head_dim = m->hidden / m->heads;

@@ -257,6 +257,7 @@ catalog_roofline(const struct catalog *c, const struct model_arch *m, const stru
         .mfu_prefill = g->mfu_prefill > 0 ? g->mfu_prefill : fmin(1, d->mfu_prefill * scale),
         .mfu_decode = g->mfu_decode > 0 ? g->mfu_decode : fmin(1, d->mfu_decode * scale),
         .memory_efficiency = g->memory_efficiency > 0 ? g->memory_efficiency : d->memory_efficiency,
+        .mfu_experts = g->mfu_experts > 0 ? g->mfu_experts : fmin(1, m->mfu_experts * scale),
     };
 }
 

@@ -27,9 +27,10 @@ struct gpu_spec {
     double matmul_tflops;
     double bandwidth_tbs;
     /* roofline: GPU-to-GPU link (tensor parallel all-reduces) and, when
-     * not 0, this GPU's own efficiencies (else the roofline defaults) */
+     * not 0, this GPU's own efficiencies (else the roofline defaults; for
+     * mfu_experts, the model's) */
     double link_gbs, link_latency_us;
-    double mfu_prefill, mfu_decode, memory_efficiency;
+    double mfu_prefill, mfu_decode, memory_efficiency, mfu_experts;
 };
 
 /*
@@ -79,6 +80,11 @@ struct model_arch {
      * embeddings and LM head. The last two equal weight_bytes unless the
      * config says otherwise (the loader fills them in) */
     int64_t weight_bytes, attention_weight_bytes, embedding_weight_bytes;
+    /* not architecture: the share of peak FLOP/s vLLM's fused-MoE kernel
+     * reaches on these routed experts on the roofline's measured_on GPU,
+     * scaled to others like the roofline's MFUs (0: unknown, the experts
+     * run at the phase's MFU; a GPU's own mfu_experts overrides it) */
+    double mfu_experts;
 };
 
 struct coefficient_set {

@@ -96,12 +96,15 @@ latency_terms(const struct roofline *hw, const struct step_shape *s, struct step
     }
     double touched = experts_touched(hw, routed_prefill + routed_decode) / shards;
     double weights = hw->dense_weight_bytes + hw->expert_weight_bytes * touched;
+    double peak = hw->peak_flops_per_us;
     *out = (struct step_terms){
-        .prefill_compute = flops_prefill / hw->peak_flops_per_us,
-        .decode_compute = flops_decode / hw->peak_flops_per_us,
+        .prefill_compute = flops_prefill / peak,
+        .decode_compute = flops_decode / peak,
         .weights = weights / hw->bandwidth_bytes_per_us,
         .kv = hw->kv_bytes_per_token * (double)s->kv_tokens / hw->bandwidth_bytes_per_us,
         .communication = communication,
+        .prefill_experts = hw->expert_flops_per_token * (double)routed_prefill / shards / peak,
+        .decode_experts = hw->expert_flops_per_token * (double)routed_decode / shards / peak,
     };
 }
 
@@ -121,8 +124,13 @@ latency_step_us(const struct latency_model *m, const struct step_shape *s)
     struct step_terms t;
     latency_terms(&m->hw, s, &t);
     if (m->kind == LATENCY_ROOFLINE) {
-        double compute = t.prefill_compute / m->hw.mfu_prefill + t.decode_compute / m->hw.mfu_decode;
-        double memory = (t.weights + t.kv) / m->hw.memory_efficiency;
+        const struct roofline *hw = &m->hw;
+        double compute = t.prefill_compute / hw->mfu_prefill + t.decode_compute / hw->mfu_decode;
+        /* the routed experts run in their own kernel, at their own efficiency */
+        if (hw->mfu_experts > 0)
+            compute += (t.prefill_experts + t.decode_experts) / hw->mfu_experts -
+                       t.prefill_experts / hw->mfu_prefill - t.decode_experts / hw->mfu_decode;
+        double memory = (t.weights + t.kv) / hw->memory_efficiency;
         return whole_us(fmax(compute, memory) + t.communication);
     }
     const double *k = m->physics;

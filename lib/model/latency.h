@@ -69,13 +69,17 @@ struct roofline {
     int64_t layers;
     double peak_flops_per_us, bandwidth_bytes_per_us, link_bytes_per_us;
     double link_latency_us;      /* per all-reduce */
-    /* roofline efficiencies */
-    double mfu_prefill, mfu_decode, memory_efficiency;
+    /* roofline efficiencies; the routed experts' matmuls (a fused MoE
+     * kernel, prompt and decode tokens alike) run at mfu_experts, or at the
+     * phase's MFU when it is 0 */
+    double mfu_prefill, mfu_decode, memory_efficiency, mfu_experts;
 };
 
 /* Ideal times (us) of a step's work: what the roofline and physics combine. */
 struct step_terms {
     double prefill_compute, decode_compute, weights, kv, communication;
+    /* the routed experts' part of prefill_compute and of decode_compute */
+    double prefill_experts, decode_experts;
 };
 
 enum physics_term {

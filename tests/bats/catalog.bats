@@ -59,3 +59,23 @@ expected_kv_bytes() {
     assert_success
     [ "$(echo "$output" | grep -c ',ok,')" -eq 20 ]
 }
+
+@test "Qwen3-30B-A3B's mfu_experts is where the replayed H100 benchmark has its mean TTFT" {
+    # the benchmark measured 267.22 ms (vLLM pull request 23151;
+    # scripts/moe-h100-replay.sh); the catalog's value, rounded to three digits,
+    # lands within 1 % of it, and 10 % either side of the value moves it out of 5 %
+    cd "$BATS_TEST_TMPDIR"
+    mean() { "$TOP/scripts/moe-h100-replay.sh" "$@" | tool summarize | jq '.ttft_ms.mean'; }
+    run tool simulate --model qwen/qwen3-30b-a3b --gpu H100 --latency-model roofline --print-config
+    assert_success
+    value=$(echo "$output" | awk '$1 == "mfu_experts:" { print $2 }')
+    [ -n "$value" ]
+    near() { awk -v t="$1" -v w="$2" 'BEGIN { exit !(t / 267.22 - 1 < w && 1 - t / 267.22 < w) }'; }
+    at=$(mean)
+    near "$at" 0.01 || { echo "mean TTFT $at ms at mfu_experts $value"; return 1; }
+    for f in 0.9 1.1; do
+        printf 'gpus:\n  H100: {mfu_experts: %s}\n' "$(awk -v v="$value" -v f="$f" 'BEGIN { print v * f }')" > off.yaml
+        off=$(mean --config off.yaml)
+        ! near "$off" 0.05 || { echo "mean TTFT $off ms at $f times the value"; return 1; }
+    done
+}

@@ -361,6 +361,54 @@ refused() {
     [[ "$stderr" == *"NOPE"* ]]
 }
 
+@test "simulate: a MoE model's expert efficiency is scaled like the MFUs, or the GPU's own; bad values are refused" {
+    cd "$BATS_TEST_TMPDIR"
+    # the catalog's Qwen3-30B-A3B value on the H100 (the reference), and on the
+    # half-peak card of the test above: 0.134 * 0.5 / (745.6 / 989.5) = 0.088917
+    run tool simulate --model qwen/qwen3-30b-a3b --gpu H100 --latency-model roofline --print-config
+    assert_success
+    assert_line '  mfu_experts: 0.134'
+    assert_line "  mfu_experts_source: the model's 0.134 on H100 x 1"
+    printf 'gpus:\n  HALF: {memory_gib: 96, bf16_tflops: 400, matmul_tflops: 200, bandwidth_tbs: 1}\n' > half.yaml
+    run tool simulate --model qwen/qwen3-30b-a3b --gpu HALF --latency-model roofline \
+        --config half.yaml --print-config
+    assert_success
+    assert_line '  mfu_experts: 0.088917'
+    assert_line "  mfu_experts_source: the model's 0.134 on H100 x 0.66356"
+    # a GPU's own value wins, for every MoE model on it
+    printf 'gpus:\n  HALF: {mfu_experts: 0.3}\n' > own.yaml
+    run tool simulate --model qwen/qwen3-30b-a3b --gpu HALF --latency-model roofline \
+        --config half.yaml --config own.yaml --print-config
+    assert_success
+    assert_line '  mfu_experts: 0.3'
+    assert_line "  mfu_experts_source: the GPU's own"
+    # a MoE model with no measure runs its experts at the phase's MFU; a dense one says nothing
+    run tool simulate --model mistralai/mixtral-8x7b-v0.1 --gpu H100 --tp 2 --latency-model roofline \
+        --print-config
+    assert_success
+    assert_line "  mfu_experts: the phase's (no measure for this model)"
+    run tool simulate --gpu H100 --latency-model roofline --print-config
+    assert_success
+    refute_line --partial 'mfu_experts'
+    # the slower experts slow compute-bound steps, ten 8000-token prompts at once: the experts
+    # are 3.6 of the 5.5 GFLOP of a token, so its prompt time is about 4 times longer
+    { echo 'id,arrival_us,input_tokens,output_tokens'
+      for i in 0 1 2 3 4 5 6 7 8 9; do echo "$i,0,8000,2"; done; } > in.csv
+    fast=$(printf 'gpus:\n  H100: {mfu_experts: 1}\n' > fast.yaml &&
+        tool simulate --model qwen/qwen3-30b-a3b --gpu H100 --latency-model roofline \
+            --config fast.yaml in.csv | tool summarize | jq '.ttft_ms.mean')
+    slow=$(tool simulate --model qwen/qwen3-30b-a3b --gpu H100 --latency-model roofline in.csv |
+        tool summarize | jq '.ttft_ms.mean')
+    [ "$(jq -n "$slow > 2 * $fast")" = true ] || { echo "TTFT $slow against $fast"; return 1; }
+    printf 'gpus:\n  HALF: {mfu_experts: 1.5}\n' > big.yaml
+    refused "big.yaml:2" --gpu HALF --latency-model roofline --config half.yaml --config big.yaml
+    [[ "$stderr" == *"mfu_experts"* ]]
+    # on a dense model it means nothing, and is refused
+    printf 'models:\n  me/dense: {layers: 2, hidden: 64, heads: 4, kv_heads: 4, intermediate: 128, vocab: 100, max_model_len: 512, mfu_experts: 0.2}\n' > dense.yaml
+    refused "dense.yaml:2" --config dense.yaml --model me/dense --alpha 0,0,0 --beta 1,1,1
+    [[ "$stderr" == *"'mfu_experts' needs experts"* ]]
+}
+
 @test "simulate: a --config file with an unknown key or a wrong type names FILE:LINE" {
     cfg="$BATS_TEST_TMPDIR/engine.yaml"
     printf 'version: 1\nengine:\n  max_num_seqs: 4\n  max_num_sequences: 8\n' > "$cfg"

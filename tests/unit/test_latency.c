@@ -153,9 +153,42 @@ TEST(roofline_shares_the_experts_out_under_expert_parallelism)
     CHECK_NEAR(t.weights, 3999.6428358, 1e-6);
     CHECK_NEAR(t.kv, 501.0, 1e-9);
     CHECK_NEAR(t.communication, 102.0, 1e-9);
+    CHECK_NEAR(t.decode_experts, 1e9 * 30 / 2 / 1e8, 1e-9); /* its share of the group's */
     CHECK_EQ(latency_step_us(&m, &own), 5728);
     struct step_shape idle = {.group_decode_tokens = 30};
     CHECK_EQ(latency_step_us(&m, &idle), 5103);
+}
+
+/*
+ * The routed experts at their own efficiency: 1 GFLOP of the 2 per token is
+ * expert work, so of the mixed step's compute, 1e9*1000/1e8 = 10000 us
+ * (prefill) and 1e9*10/1e8 = 100 us (decode) are the experts'. With no
+ * mfu_experts they run at the phase's MFU: 25005/0.5 + 250.1/0.25 =
+ * 51010.4 us. At mfu_experts 0.2: (25005 - 10000)/0.5 + (250.1 - 100)/0.25
+ * + (10000 + 100)/0.2 = 30010 + 600.4 + 50500 = 81110.4 us. Physics scales
+ * the phases' compute whole and ignores it.
+ */
+TEST(roofline_runs_the_experts_at_their_own_efficiency)
+{
+    struct latency_model m = {.kind = LATENCY_ROOFLINE, .hw = toy_hardware()};
+    m.hw.experts = 8;
+    m.hw.experts_per_token = 2;
+    m.hw.expert_flops_per_token = 1e9;
+    struct step_terms t;
+    latency_terms(&m.hw, &mixed, &t);
+    CHECK_NEAR(t.prefill_experts, 10000.0, 1e-9);
+    CHECK_NEAR(t.decode_experts, 100.0, 1e-9);
+    CHECK_NEAR(t.prefill_compute, 25005.0, 1e-6);
+    CHECK_EQ(latency_step_us(&m, &mixed), 51010);
+    m.hw.mfu_experts = 0.2;
+    CHECK_EQ(latency_step_us(&m, &mixed), 81110);
+    m.kind = LATENCY_PHYSICS;
+    m.physics[PHYSICS_PREFILL_COMPUTE] = 1;
+    m.physics[PHYSICS_DECODE_COMPUTE] = 1;
+    int64_t with = latency_step_us(&m, &mixed);
+    m.hw.mfu_experts = 0;
+    CHECK_EQ(latency_step_us(&m, &mixed), with);
+    CHECK_EQ(with, 25255); /* 25005 + 250.1, compute-bound */
 }
 
 /*
@@ -260,6 +293,32 @@ TEST(generic_mfus_scale_with_the_measured_matmul_share)
         if (!strcmp(cfg.catalog.gpus[i].name, "H100")) cfg.catalog.gpus[i].matmul_tflops = 0;
     catalog_roofline(&cfg.catalog, m, catalog_gpu(&cfg.catalog, "RTX4090"), 1, &hw);
     CHECK_NEAR(hw.mfu_prefill, 0.45, 1e-12);
+    CHECK_NEAR(hw.mfu_experts, 0.0, 0.0); /* a dense model has none */
+    config_free(&cfg);
+}
+
+/* A model's mfu_experts is measured on the roofline's reference GPU and
+ * scaled to others by the same matmul share as the MFUs; a GPU's own
+ * mfu_experts takes its place. */
+TEST(the_experts_efficiency_is_the_models_scaled_or_the_gpus_own)
+{
+    struct config cfg;
+    CHECK_EQ(config_load(&cfg, NULL, 0), 0);
+    const struct model_arch *m = catalog_model(&cfg.catalog, "qwen/qwen3-30b-a3b");
+    const struct model_arch *mixtral = catalog_model(&cfg.catalog, "mistralai/mixtral-8x7b-v0.1");
+    CHECK(m != NULL && mixtral != NULL && m->mfu_experts > 0);
+    if (!m || !mixtral) return;
+    struct roofline hw;
+    catalog_roofline(&cfg.catalog, m, catalog_gpu(&cfg.catalog, "H100"), 1, &hw);
+    CHECK_NEAR(hw.mfu_experts, m->mfu_experts, 0.0);
+    catalog_roofline(&cfg.catalog, m, catalog_gpu(&cfg.catalog, "RTXPRO6000"), 1, &hw);
+    CHECK_NEAR(hw.mfu_experts, m->mfu_experts * (335.3 / 503.8) / (745.6 / 989.5), 1e-12);
+    catalog_roofline(&cfg.catalog, mixtral, catalog_gpu(&cfg.catalog, "H100"), 2, &hw);
+    CHECK_NEAR(hw.mfu_experts, 0.0, 0.0);
+    for (size_t i = 0; i < cfg.catalog.num_gpus; i++)
+        if (!strcmp(cfg.catalog.gpus[i].name, "RTXPRO6000")) cfg.catalog.gpus[i].mfu_experts = 0.5;
+    catalog_roofline(&cfg.catalog, m, catalog_gpu(&cfg.catalog, "RTXPRO6000"), 1, &hw);
+    CHECK_NEAR(hw.mfu_experts, 0.5, 0.0);
     config_free(&cfg);
 }
 
@@ -347,10 +406,12 @@ main(void)
     RUN(roofline_charges_the_lm_head_once_per_request);
     RUN(roofline_counts_the_experts_a_step_touches);
     RUN(roofline_shares_the_experts_out_under_expert_parallelism);
+    RUN(roofline_runs_the_experts_at_their_own_efficiency);
     RUN(physics_step_by_hand);
     RUN(catalog_roofline_for_llama_3_1_8b);
     RUN(catalog_roofline_for_deepseek_v2_lite);
     RUN(generic_mfus_scale_with_the_measured_matmul_share);
+    RUN(the_experts_efficiency_is_the_models_scaled_or_the_gpus_own);
     RUN(decode_pairs_have_their_own_cost_when_given);
     return check_done();
 }

@@ -206,6 +206,26 @@ print_mfu_source(const struct catalog *c, const struct gpu_spec *g)
     printf("\n");
 }
 
+/* The routed experts' efficiency and where it comes from, on MoE models. */
+static void
+print_experts_source(const struct config *cfg, const struct roofline *h)
+{
+    const struct gpu_spec *g = catalog_gpu(&cfg->catalog, cfg->engine.gpu);
+    const struct model_arch *m = catalog_model(&cfg->catalog, cfg->engine.model);
+    if (h->mfu_experts <= 0) {
+        printf("  mfu_experts: the phase's (no measure for this model)\n");
+        return;
+    }
+    printf("  mfu_experts: %.6g\n", h->mfu_experts);
+    if (g->mfu_experts > 0)
+        printf("  mfu_experts_source: the GPU's own\n");
+    else if (cfg->catalog.roofline.measured_on)
+        printf("  mfu_experts_source: the model's %.6g on %s x %.6g\n", m->mfu_experts,
+               cfg->catalog.roofline.measured_on, catalog_mfu_scale(&cfg->catalog, g));
+    else
+        printf("  mfu_experts_source: the model's\n");
+}
+
 static void
 print_latency(const struct config *cfg, const struct latency_model *l)
 {
@@ -234,6 +254,7 @@ print_latency(const struct config *cfg, const struct latency_model *l)
            h->bandwidth_bytes_per_us / 1e6, h->link_bytes_per_us / 1e3, h->mfu_prefill,
            h->mfu_decode, h->memory_efficiency);
     print_mfu_source(&cfg->catalog, catalog_gpu(&cfg->catalog, e->gpu));
+    if (h->experts > 0) print_experts_source(cfg, h);
     /* latent attention decodes in its absorbed form, at another cost per pair */
     if (h->flops_per_decode_pair > 0 && h->flops_per_decode_pair != h->flops_per_pair)
         printf("  flops_per_decode_pair: %.6g\n", h->flops_per_decode_pair);
