@@ -15,7 +15,8 @@
  * - roofline: no coefficients. The ideal times of the step's work on the
  *   GPU (struct step_terms: FLOPs over peak FLOP/s, bytes over bandwidth,
  *   TP all-reduces over the link), combined as max(compute at the
- *   phase's MFU, memory at the bandwidth utilisation) + communication.
+ *   phase's MFU, memory at the bandwidth utilisation) + communication;
+ *   a model's routed experts compute at their own mfu_experts if it has one.
  *   Under expert parallelism each GPU of a lockstep group computes and
  *   reads its share of the routed experts for the group's tokens, and
  *   the tokens' hidden states cross the link to the GPUs holding them.
