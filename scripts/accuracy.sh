@@ -183,9 +183,12 @@ compute() {
         median_ttft=$(bin/calibrate compare "$moe/measured.csv" "$moe/simulated-by-median.csv" |
             jq -r '.ttft_ms.relative_error.mean')
     fi
-    shipped=$(bin/simulate --model "$moe_model" --gpu H100 --latency-model roofline --print-config |
-        awk '$1 == "mfu_experts:" { print $2 }')
-    printf '%s\t%s\t%s\t%s\n' "$shipped" "$by_mean" "$by_median" "${median_ttft:-}" > "$work/moe-fit.tsv"
+    # the catalog's value on the H100, and the H100's prompt MFU beside it
+    bin/simulate --model "$moe_model" --gpu H100 --latency-model roofline --print-config |
+        awk '$1 == "mfu_experts:" { e = $2 } $1 == "mfu_prefill:" { p = $2 } END { printf "%s\t%s\n", e, p }' |
+        { IFS="$(printf '\t')" read -r shipped h100_prefill
+          printf '%s\t%s\t%s\t%s\t%s\n' "$shipped" "$by_mean" "$by_median" "${median_ttft:-}" "$h100_prefill"; } \
+        > "$work/moe-fit.tsv"
     # the other MoE model here, Mixtral-8x7B (no mfu_experts: its experts run at
     # the MFUs), under the roofline on its three H100 runs: TPOT error
     for r in "$work"/runs/*mixtral*; do
@@ -509,7 +512,7 @@ tmp=$out.tmp
     echo "  with expert parallelism, simulated as such (\`expert_parallel: true\`, written by"
     echo "  the import; docs/cluster.md): each GPU holds 64 of the 128 experts, the two"
     echo "  engines step in lockstep and exchange their tokens over the declared 16 GB/s link."
-    IFS="$(printf '\t')" read -r shipped by_mean by_median median_ttft < "$work/moe-fit.tsv"
+    IFS="$(printf '\t')" read -r shipped by_mean by_median median_ttft h100_prefill < "$work/moe-fit.tsv"
     echo "  The roofline runs the routed experts of this model at their own efficiency"
     echo "  (docs/latency-models.md, \"Expert kernels\"): $shipped of the H100's bf16 peak, scaled to"
     echo "  this card like the MFUs, where the experts of a model with no such measure run"
@@ -543,8 +546,6 @@ tmp=$out.tmp
         echo "  sent when the client's previous one completes) with the lengths the run's token"
         echo "  totals give and vLLM's API-server defaults on an 80 GB GPU (8192 batched tokens)."
         echo "  This script finds by bisection the mfu_experts at which the replay's mean TTFT"
-        h100_prefill=$(bin/simulate --model "$moe_model" --gpu H100 --latency-model roofline --print-config |
-            awk '$1 == "mfu_prefill:" { print $2 }')
         echo "  is the measured one: $by_mean, which the catalog rounds to $shipped: the experts' matmuls"
         echo "  run at $(awk -v e="$shipped" -v p="$h100_prefill" 'BEGIN { printf "%.0f", 100 * e / p }') % of the rate of the dense matmuls of prompts ($h100_prefill of the"
         echo "  peak). Matching the median TTFT instead gives $by_median, and"
