@@ -82,18 +82,19 @@ latency_terms(const struct roofline *hw, const struct step_shape *s, struct step
     if (shards > 1) {
         if (s->group_prefill_tokens > routed_prefill) routed_prefill = s->group_prefill_tokens;
         if (s->group_decode_tokens > routed_decode) routed_decode = s->group_decode_tokens;
-        /* own tokens' expert work out, the group's share in; the hidden
-         * states of the others' tokens come in (and its own go out) at
-         * every exchange */
-        flops_prefill += hw->expert_flops_per_token *
-                         ((double)routed_prefill / shards - (double)s->prefill_tokens);
-        flops_decode += hw->expert_flops_per_token *
-                        ((double)routed_decode / shards - (double)s->decode_tokens);
+        /* the hidden states of the others' tokens come in (and its own go
+         * out) at every exchange */
         double group = (double)(routed_prefill + routed_decode);
         double crossing = fmax(tokens * (shards - 1), group - tokens);
         communication += (double)hw->exchanges * hw->link_latency_us +
                          hw->exchange_bytes_per_token * crossing / hw->link_bytes_per_us;
     }
+    /* own tokens' expert work out, the served share in (the same without
+     * expert parallelism) */
+    double experts_prefill = hw->expert_flops_per_token * (double)routed_prefill / shards;
+    double experts_decode = hw->expert_flops_per_token * (double)routed_decode / shards;
+    flops_prefill += experts_prefill - hw->expert_flops_per_token * (double)s->prefill_tokens;
+    flops_decode += experts_decode - hw->expert_flops_per_token * (double)s->decode_tokens;
     double touched = experts_touched(hw, routed_prefill + routed_decode) / shards;
     double weights = hw->dense_weight_bytes + hw->expert_weight_bytes * touched;
     double peak = hw->peak_flops_per_us;
@@ -103,8 +104,8 @@ latency_terms(const struct roofline *hw, const struct step_shape *s, struct step
         .weights = weights / hw->bandwidth_bytes_per_us,
         .kv = hw->kv_bytes_per_token * (double)s->kv_tokens / hw->bandwidth_bytes_per_us,
         .communication = communication,
-        .prefill_experts = hw->expert_flops_per_token * (double)routed_prefill / shards / peak,
-        .decode_experts = hw->expert_flops_per_token * (double)routed_decode / shards / peak,
+        .prefill_experts = experts_prefill / peak,
+        .decode_experts = experts_decode / peak,
     };
 }
 
@@ -125,11 +126,14 @@ latency_step_us(const struct latency_model *m, const struct step_shape *s)
     latency_terms(&m->hw, s, &t);
     if (m->kind == LATENCY_ROOFLINE) {
         const struct roofline *hw = &m->hw;
-        double compute = t.prefill_compute / hw->mfu_prefill + t.decode_compute / hw->mfu_decode;
-        /* the routed experts run in their own kernel, at their own efficiency */
-        if (hw->mfu_experts > 0)
-            compute += (t.prefill_experts + t.decode_experts) / hw->mfu_experts -
-                       t.prefill_experts / hw->mfu_prefill - t.decode_experts / hw->mfu_decode;
+        double prefill = t.prefill_compute, decode = t.decode_compute, experts = 0;
+        if (hw->mfu_experts > 0) {
+            /* the routed experts run in their own kernel, at their own efficiency */
+            prefill -= t.prefill_experts;
+            decode -= t.decode_experts;
+            experts = (t.prefill_experts + t.decode_experts) / hw->mfu_experts;
+        }
+        double compute = prefill / hw->mfu_prefill + decode / hw->mfu_decode + experts;
         double memory = (t.weights + t.kv) / hw->memory_efficiency;
         return whole_us(fmax(compute, memory) + t.communication);
     }
